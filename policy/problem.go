@@ -1,0 +1,144 @@
+package policy
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Problem is one thing wrong with a policy document, at the position of the offending node.
+type Problem struct {
+	File    string
+	Line    int // 1-based
+	Col     int // 1-based
+	Path    string // key path of the node, e.g. services[1].objectives.rpo; empty for the document as a whole
+	Message string // what is wrong
+	Hint    string // how to fix it; may be empty
+}
+
+// String formats the problem as "FILE:LINE:COL: key.path: message (hint)". The key path is left
+// out for problems about the document as a whole (YAML syntax errors), the hint when there is none.
+func (p Problem) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s:%d:%d: ", p.File, p.Line, p.Col)
+	if p.Path != "" {
+		b.WriteString(p.Path)
+		b.WriteString(": ")
+	}
+	b.WriteString(p.Message)
+	if p.Hint != "" {
+		b.WriteString(" (")
+		b.WriteString(p.Hint)
+		b.WriteString(")")
+	}
+	return b.String()
+}
+
+// Problems is every problem found in a policy document. Load and Parse return it as their
+// error when a document is invalid; use errors.As to get at the individual problems.
+type Problems []Problem
+
+// Error lists the problems one per line, sorted by line and then column.
+func (ps Problems) Error() string {
+	sorted := slices.Clone(ps)
+	sortProblems(sorted)
+	lines := make([]string, len(sorted))
+	for i, p := range sorted {
+		lines[i] = p.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+func sortProblems(ps Problems) {
+	slices.SortStableFunc(ps, func(a, b Problem) int {
+		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Col, b.Col))
+	})
+}
+
+// valueError is what the package's own text types (Duration, Percent) return for a value they
+// cannot read. The loader takes what and hint from it and quotes the source text itself, because
+// the value may have come from the environment and must then not appear in a problem.
+type valueError struct {
+	what  string // "duration"
+	value string
+	hint  string
+}
+
+func (e *valueError) Error() string {
+	s := fmt.Sprintf("invalid %s %q", e.what, e.value)
+	if e.hint != "" {
+		s += " (" + e.hint + ")"
+	}
+	return s
+}
+
+// suggest returns the candidate closest to word if it is close enough to be a likely typo.
+func suggest(word string, candidates []string) (string, bool) {
+	best, bestDist := "", -1
+	for _, c := range candidates {
+		d := editDistance(strings.ToLower(word), strings.ToLower(c))
+		if bestDist < 0 || d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	limit := 2
+	if len(word) <= 4 {
+		limit = 1
+	}
+	if bestDist < 0 || bestDist > limit {
+		return "", false
+	}
+	return best, true
+}
+
+// editDistance is the optimal string alignment distance between a and b (Levenshtein with
+// transpositions, so "lgo" is one edit from "log"), counted in bytes. Words longer than any key
+// or name are not compared: their distance is reported as large.
+func editDistance(a, b string) int {
+	const maxLen = 64
+	if len(a) > maxLen || len(b) > maxLen {
+		if a == b {
+			return 0
+		}
+		return maxLen
+	}
+	// d[i][j] is the distance between a[:i] and b[:j].
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
+}
+
+// list joins words with commas, at most limit of them.
+func list(words []string, limit int) string {
+	var b strings.Builder
+	for i, w := range words {
+		if i == limit {
+			fmt.Fprintf(&b, " and %d more", len(words)-limit)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(w)
+	}
+	return b.String()
+}
