@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -33,6 +34,26 @@ type Token struct {
 
 // Active reports whether the token may still be used.
 func (t Token) Active() bool { return t.RevokedAt.IsZero() }
+
+// MarshalJSON gives the token's public view, as the API and "upkeep token list --json" show it.
+func (t Token) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Name       string     `json:"name"`
+		Prefix     string     `json:"prefix"`
+		CreatedAt  time.Time  `json:"created_at"`
+		LastUsedAt *time.Time `json:"last_used_at"`
+		RevokedAt  *time.Time `json:"revoked_at"`
+		Active     bool       `json:"active"`
+	}{t.Name, t.Prefix, t.CreatedAt.UTC(), optionalTime(t.LastUsedAt), optionalTime(t.RevokedAt), t.Active()})
+}
+
+func optionalTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}
 
 // TokenPrefix starts every token secret, so secret scanners and people recognise Upkeep tokens.
 const TokenPrefix = "upk_"
