@@ -210,11 +210,11 @@ func decimal(n, unit int64) string {
 	return s + "." + strings.TrimRight(frac, "0")
 }
 
-// JSONSchema describes a Duration in the JSON Schema of the policy file.
+// JSONSchema describes a Duration in the JSON Schema of the policy file. The pattern
+// also lets through values with a ${VAR} reference: those are checked once expanded.
 func (Duration) JSONSchema() *jsonschema.Schema {
 	return &jsonschema.Schema{
 		Type:        "string",
-		// A value with a ${VAR} reference is checked once expanded, so the pattern lets it through.
 		Pattern:     `^(([0-9]+(\.[0-9]+)?(ms|s|m|h|d|w))+|.*\$\{.*)$`,
 		Description: "A duration: a number and a unit, or several (\"90s\", \"15m\", \"1h30m\", \"1.5h\", \"14d\"). Units: ms, s, m, h, d (24h), w (7d).",
 		Examples:    []any{"60s", "15m", "1h30m", "14d"},

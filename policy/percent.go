@@ -57,11 +57,11 @@ func (p Percent) MarshalText() ([]byte, error) {
 	return []byte(p.String()), nil
 }
 
-// JSONSchema describes a Percent in the JSON Schema of the policy file.
+// JSONSchema describes a Percent in the JSON Schema of the policy file. The pattern
+// also lets through values with a ${VAR} reference: those are checked once expanded.
 func (Percent) JSONSchema() *jsonschema.Schema {
 	return &jsonschema.Schema{
 		Type:        "string",
-		// A value with a ${VAR} reference is checked once expanded, so the pattern lets it through.
 		Pattern:     `^((100(\.0+)?|[0-9]{1,2}(\.[0-9]+)?)%|.*\$\{.*)$`,
 		Description: "A percentage between 0% and 100%, with the percent sign, e.g. \"99.9%\".",
 		Examples:    []any{"99.9%", "99.95%"},

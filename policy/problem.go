@@ -10,8 +10,8 @@ import (
 // Problem is one thing wrong with a policy document, at the position of the offending node.
 type Problem struct {
 	File    string
-	Line    int // 1-based
-	Col     int // 1-based
+	Line    int    // 1-based
+	Col     int    // 1-based
 	Path    string // key path of the node, e.g. services[1].objectives.rpo; empty for the document as a whole
 	Message string // what is wrong
 	Hint    string // how to fix it; may be empty
