@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/upkeep-dev/upkeep/httpapi"
+	"github.com/upkeep-dev/upkeep/policy"
+	"github.com/upkeep-dev/upkeep/store/sqlite"
+)
+
+// shutdownGrace is how long in-flight requests get to finish after SIGINT/SIGTERM.
+const shutdownGrace = 30 * time.Second
+
+func newServeCmd(e *env, g *globalFlags) *cobra.Command {
+	var (
+		listen string
+		watch  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run everything the policy declares",
+		Long: `Run everything the policy declares and serve the HTTP endpoints.
+
+SIGHUP, or saving the policy file (unless --watch=false), reloads the policy: a valid one is applied without a restart,
+an invalid one is refused (its problems are logged) and the previous one keeps running.
+SIGINT or SIGTERM stops gracefully: requests in flight finish and the store is flushed.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return serve(cmd.Context(), e, g, listen, watch)
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", "", "address to listen on, host:port (default $UPKEEP_LISTEN, or server.listen of the policy)")
+	cmd.Flags().BoolVar(&watch, "watch", true, "reload the policy when its file changes (SIGHUP always reloads)")
+	return cmd
+}
+
+func serve(ctx context.Context, e *env, g *globalFlags, listenFlag string, watch bool) error {
+	src, err := resolvePolicySource(e, g)
+	if err != nil {
+		return err
+	}
+	o := resolveOverrides(e, g, listenFlag)
+	load := func() (*policy.Policy, error) {
+		p, err := src.load(e)
+		if err != nil {
+			return nil, err
+		}
+		return p, o.apply(p)
+	}
+	pol, err := load()
+	if err != nil {
+		return policyError(src, err)
+	}
+	logger := newLogger(e.stderr, pol.Server.Log)
+
+	dir := pol.Server.DataDir
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("creating data directory: %w", err)
+	}
+	unlock, err := lockDataDir(dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+
+	db, err := sqlite.Open(ctx, dir, logger)
+	if err != nil {
+		return fmt.Errorf("opening the store: %w", err)
+	}
+	defer func() {
+		if err := db.Close(); err != nil {
+			logger.Error("closing the store", "err", err)
+		}
+	}()
+
+	ln, err := net.Listen("tcp", pol.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", pol.Server.Listen, err)
+	}
+	// With port 0 the kernel picks the port: show the address really in use.
+	if actual := ln.Addr().String(); actual != pol.Server.Listen {
+		if pol.Server.PublicURL == derivedPublicURL(pol.Server.Listen) {
+			pol.Server.PublicURL = derivedPublicURL(actual)
+		}
+		pol.Server.Listen = actual
+		o.listen = actual
+	}
+
+	rt := newReloader(logger, src, load, pol)
+	handler := httpapi.New(httpapi.Config{Logger: logger, Store: db, Runtime: rt, Version: versionString()})
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if watch {
+		loop, err := rt.watch()
+		if err != nil {
+			logger.Warn("cannot watch the policy file; reload with SIGHUP instead", "err", err)
+		} else {
+			go loop(runCtx)
+		}
+	}
+	go reloadOnSIGHUP(runCtx, rt)
+
+	logger.Info("upkeep started", "version", versionString(), "policy", src.String(), "data", dir, "listen", pol.Server.Listen)
+	fmt.Fprintf(e.stdout, "Upkeep is serving at %s (policy: %s, data: %s)\n", pol.Server.PublicURL, src, dir)
+	return serveUntilDone(ctx, logger, srv, ln, shutdownGrace)
+}
+
+// serveUntilDone serves until ctx ends, then shuts down gracefully: the listener closes at once,
+// requests in flight get up to grace to finish.
+func serveUntilDone(ctx context.Context, logger *slog.Logger, srv *http.Server, ln net.Listener, grace time.Duration) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving HTTP: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: finishing requests in flight", "grace", grace)
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		logger.Warn("requests still running after the grace period were cut off", "err", err)
+		_ = srv.Close()
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serving HTTP: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+func reloadOnSIGHUP(ctx context.Context, rt *reloader) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			rt.logger.Info("SIGHUP received; reloading the policy")
+			_ = rt.Reload(ctx)
+		}
+	}
+}
