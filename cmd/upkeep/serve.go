@@ -119,7 +119,7 @@ func serve(ctx context.Context, e *env, g *globalFlags, listenFlag string, watch
 	go reloadOnSIGHUP(runCtx, rt)
 
 	logger.Info("upkeep started", "version", versionString(), "policy", src.String(), "data", dir, "listen", pol.Server.Listen)
-	fmt.Fprintf(e.stdout, "Upkeep is serving at %s (policy: %s, data: %s)\n", pol.Server.PublicURL, src, dir)
+	fmt.Fprintf(e.stdout, "Upkeep is serving at %s (policy: %s, data: %s)\n", derivedPublicURL(pol.Server.Listen), src, dir)
 	return serveUntilDone(ctx, logger, srv, ln, shutdownGrace)
 }
 
