@@ -1,0 +1,46 @@
+package upkeep
+
+import "time"
+
+// State is the confirmed state of a monitor.
+type State string
+
+// The states of a monitor. A check result is only ever up, degraded or down; the state machine
+// turns results into states with the confirmation rules of the policy.
+const (
+	StateUnknown  State = "unknown"  // no confirmed result yet (new monitor, or just restarted)
+	StateUp       State = "up"       // answering within its limits
+	StateDegraded State = "degraded" // answering, but slow or close to a limit (certificate expiry, ...)
+	StateDown     State = "down"     // not answering, or answering wrongly
+	StatePaused   State = "paused"   // not checked, by policy
+)
+
+// LocalLocation is the location of checks run by the server itself; remote agents report
+// under their own location names.
+const LocalLocation = "local"
+
+// Result is the outcome of one check (or, for a heartbeat monitor, of one ping or one missed
+// deadline). A location never produces two results for one monitor in the same millisecond, so
+// (Monitor, Location, Time) is the result's idempotency key: a batch an agent sends twice is
+// stored once.
+type Result struct {
+	Monitor  string
+	Location string
+	Time     time.Time     // when the check started (a ping: when it arrived)
+	Latency  time.Duration // how long the check took; 0 when it does not apply
+	Outcome  State         // StateUp, StateDegraded or StateDown
+	Error    string        // why the outcome is not up; empty when up
+	Code     int           // protocol status where there is one (HTTP status, a job's exit code); 0 otherwise
+}
+
+// Transition is a confirmed change of a monitor's state, kept forever: uptime is computed from
+// transitions.
+type Transition struct {
+	Monitor string
+	From    State
+	To      State
+	At      time.Time
+	// Cause says why: the error, status and latency of the result that confirmed the change,
+	// or "paused by policy", "monitor removed", ...
+	Cause string
+}
