@@ -51,10 +51,11 @@ type nodeInfo struct {
 
 // nameDef is one named entry of a section (a service, a channel, ...).
 type nameDef struct {
-	value string
-	shown string // how problems quote it
-	pos   position
-	path  string
+	value       string
+	shown       string // how problems quote it
+	suggestable bool   // written in the file, not taken from the environment: may be shown in hints
+	pos         position
+	path        string
 }
 
 // refUse is one place that refers to a named entry.
@@ -245,7 +246,7 @@ func (d *decoder) resolve(n ast.Node, path string) (ast.Node, bool) {
 			target, ok := d.aliases[v]
 			if !ok {
 				name, _ := anchorName(v.Value)
-				d.add(posOf(v), path, fmt.Sprintf("unknown alias *%s", name), "an alias (*name) refers to an anchor (&name) written before it")
+				d.add(posOf(v), path, fmt.Sprintf("unknown alias %s", quote("*"+name)), "an alias (*name) refers to an anchor (&name) written before it")
 				return nil, false
 			}
 			n = target
@@ -255,7 +256,7 @@ func (d *decoder) resolve(n ast.Node, path string) (ast.Node, bool) {
 				tag = v.Start.Value
 			}
 			if !strings.HasPrefix(tag, "!!") {
-				d.add(posOf(v), path, fmt.Sprintf("unsupported YAML tag %q", tag), "only the standard tags (!!str, !!int, ...) are allowed")
+				d.add(posOf(v), path, fmt.Sprintf("unsupported YAML tag %s", quote(tag)), "only the standard tags (!!str, !!int, ...) are allowed")
 				return nil, false
 			}
 			n = v.Value
@@ -372,9 +373,9 @@ func (d *decoder) mismatch(n ast.Node, t reflect.Type, path string) {
 // a secret, so its source text is quoted instead ("${RPO}"); so is one that used a default.
 func shown(source string, exp expansion) string {
 	if !exp.expanded {
-		return strconv.Quote(exp.value)
+		return quote(exp.value)
 	}
-	s := strconv.Quote(source)
+	s := quote(source)
 	if exp.fromEnv {
 		s += " (value from the environment)"
 	}
@@ -384,14 +385,14 @@ func shown(source string, exp expansion) string {
 // joinPath appends a mapping key to a key path: services[0] + name = services[0].name. Keys
 // that would make the path ambiguous are quoted: channels["ops.mail"].
 func joinPath(path, key string) string {
-	plain := key != ""
+	plain := key != "" && len(key) <= 64
 	for i := 0; i < len(key) && plain; i++ {
 		c := key[i]
 		plain = c == '_' || c == '-' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 	}
 	switch {
 	case !plain:
-		return path + "[" + strconv.Quote(key) + "]"
+		return path + "[" + quote(key) + "]"
 	case path == "":
 		return key
 	default:
@@ -512,7 +513,7 @@ func (d *decoder) decodeScalar(n ast.Node, v reflect.Value, path string, opts fi
 				d.add(pos, path, fmt.Sprintf("invalid name %s", shown(source, exp)), nameHint)
 			}
 			if opts.nameKind != "" {
-				d.names[opts.nameKind] = append(d.names[opts.nameKind], nameDef{value: s, shown: shown(source, exp), pos: pos, path: path})
+				d.names[opts.nameKind] = append(d.names[opts.nameKind], nameDef{value: s, shown: shown(source, exp), suggestable: !exp.expanded, pos: pos, path: path})
 			}
 		}
 		if opts.ref != "" {
@@ -593,7 +594,7 @@ func (d *decoder) entries(n ast.Node, path string) ([]entry, bool) {
 		}
 		kpos := posOf(mv.Key)
 		if p, dup := first[key]; dup {
-			d.add(kpos, joinPath(path, key), fmt.Sprintf("duplicate key %q", key), fmt.Sprintf("already set at line %d", p.line))
+			d.add(kpos, joinPath(path, key), fmt.Sprintf("duplicate key %s", quote(key)), fmt.Sprintf("already set at line %d", p.line))
 			continue
 		}
 		first[key] = kpos
@@ -704,7 +705,7 @@ func (d *decoder) unknownKey(e entry, info *structInfo, path string) {
 	} else {
 		hint = "valid keys: " + list(info.keys, 30)
 	}
-	d.add(e.keyPos, joinPath(path, e.key), fmt.Sprintf("unknown key %q", e.key), hint)
+	d.add(e.keyPos, joinPath(path, e.key), fmt.Sprintf("unknown key %s", quote(e.key)), hint)
 }
 
 func (d *decoder) decodeMap(n ast.Node, v reflect.Value, path string, opts fieldOpts) {
@@ -728,9 +729,9 @@ func (d *decoder) decodeMap(n ast.Node, v reflect.Value, path string, opts field
 		kpath := joinPath(path, e.key)
 		if opts.names != "" {
 			if !d.nameRE.MatchString(e.key) {
-				d.add(e.keyPos, kpath, fmt.Sprintf("invalid name %q", e.key), nameHint)
+				d.add(e.keyPos, kpath, fmt.Sprintf("invalid name %s", quote(e.key)), nameHint)
 			}
-			d.names[opts.names] = append(d.names[opts.names], nameDef{value: e.key, shown: strconv.Quote(e.key), pos: e.keyPos, path: kpath})
+			d.names[opts.names] = append(d.names[opts.names], nameDef{value: e.key, shown: quote(e.key), suggestable: true, pos: e.keyPos, path: kpath})
 		}
 		elem := reflect.New(t.Elem()).Elem()
 		d.decode(e.value, elem, kpath, fieldOpts{ref: opts.ref, enum: opts.enum})

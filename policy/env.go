@@ -20,6 +20,9 @@ type expansion struct {
 // expand replaces ${VAR} and ${VAR:-default} in s with values from getenv, and $${ with a
 // literal ${. As in the shell, the default is used when the variable is unset or empty. A
 // missing variable without a default is a problem; problems never contain a variable's value.
+//
+// os.Expand is not used: it has no defaults, no escape, and also expands a bare $NAME, which
+// would corrupt values such as passwords and shell snippets that contain a "$".
 func expand(s string, getenv func(string) (string, bool)) (expansion, []envProblem) {
 	if !strings.Contains(s, "${") {
 		return expansion{value: s}, nil
@@ -46,7 +49,7 @@ func expand(s string, getenv func(string) (string, bool)) (expansion, []envProbl
 		end := strings.IndexByte(s[i:], '}')
 		if end < 0 {
 			problems = append(problems, envProblem{
-				message: fmt.Sprintf("unterminated variable reference %q", s[i:]),
+				message: fmt.Sprintf("unterminated variable reference %s", quote(s[i:])),
 				hint:    `write ${NAME} or ${NAME:-default}; write $${ for a literal ${`,
 			})
 			break
@@ -57,7 +60,7 @@ func expand(s string, getenv func(string) (string, bool)) (expansion, []envProbl
 		s = s[i+end+1:]
 		if !isEnvName(name) {
 			problems = append(problems, envProblem{
-				message: fmt.Sprintf("invalid variable reference %q", ref),
+				message: fmt.Sprintf("invalid variable reference %s", quote(ref)),
 				hint:    `a variable name is letters, digits and _, not starting with a digit; write $${ for a literal ${`,
 			})
 			continue

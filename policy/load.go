@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"reflect"
 
@@ -35,7 +36,13 @@ var quickStart string
 // that ${VAR} references name (os.LookupEnv in production). A file that cannot be read is an
 // ordinary error; an invalid policy returns Problems, every problem found.
 func Load(path string, getenv func(string) (string, bool)) (*Policy, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading policy: %w", err)
+	}
+	defer f.Close()
+	// Read one byte more than the limit, so that Parse can tell a file that is too large.
+	data, err := io.ReadAll(io.LimitReader(f, maxSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading policy: %w", err)
 	}
@@ -63,7 +70,7 @@ func Parse(name string, data []byte, getenv func(string) (string, bool)) (*Polic
 		if !d.stopped {
 			d.checkNames()
 			d.checkRefs()
-			if err := applyDefaults(reflect.ValueOf(p).Elem()); err != nil {
+			if err := d.applyDefaults(reflect.ValueOf(p).Elem()); err != nil {
 				return nil, err
 			}
 			d.check(p)
@@ -82,7 +89,7 @@ func Parse(name string, data []byte, getenv func(string) (string, bool)) (*Polic
 // empty document) and false when the document could not be parsed; the problems say why.
 func (d *decoder) parseYAML(data []byte) (ast.Node, bool) {
 	if len(data) > maxSize {
-		d.add(position{1, 1}, "", fmt.Sprintf("the policy is too large (%d bytes; at most %d)", len(data), maxSize), "")
+		d.add(position{1, 1}, "", fmt.Sprintf("the policy is larger than %d MiB", maxSize>>20), "")
 		return nil, false
 	}
 	file, err := parseGuarded(data)
@@ -118,6 +125,9 @@ func parseGuarded(data []byte) (file *ast.File, err error) {
 			file, err = nil, fmt.Errorf("the YAML parser failed on this document: %v", r)
 		}
 	}()
+	// A byte order mark is allowed at the start of a YAML stream; the lexer would take it for
+	// part of the first key.
+	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
 	tokens := lexer.Tokenize(string(data))
 	if tk := tokens.InvalidToken(); tk != nil {
 		return nil, &yaml.SyntaxError{Message: tk.Error, Token: tk}
@@ -158,8 +168,8 @@ func (d *decoder) syntaxProblem(err error) {
 		if tk := yerr.GetToken(); tk != nil && tk.Position != nil {
 			pos = position{max(tk.Position.Line, 1), max(tk.Position.Column, 1)}
 		}
-		d.add(pos, "", "YAML syntax error: "+yerr.GetMessage(), "")
+		d.add(pos, "", "YAML syntax error: "+printable(yerr.GetMessage()), "")
 		return
 	}
-	d.add(position{1, 1}, "", err.Error(), "")
+	d.add(position{1, 1}, "", printable(err.Error()), "")
 }

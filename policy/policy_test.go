@@ -268,6 +268,15 @@ services:
 			},
 		},
 		{
+			name: "byte order mark and CRLF line ends",
+			doc:  "\uFEFFservices:\r\n  - name: a\r\n",
+			check: func(t *testing.T, p *Policy) {
+				if len(p.Services) != 1 || p.Services[0].Name != "a" {
+					t.Errorf("services = %+v", p.Services)
+				}
+			},
+		},
+		{
 			name: "dependencies without a cycle",
 			doc:  "services:\n  - {name: a, depends_on: [b, c]}\n  - {name: b, depends_on: [c]}\n  - {name: c}\n",
 			check: func(t *testing.T, p *Policy) {
@@ -305,6 +314,14 @@ func TestParseInvalid(t *testing.T) {
 				`p.yaml:1:1: sevrices: unknown key "sevrices" (did you mean "services"?)`,
 				`p.yaml:4:3: server.lgo: unknown key "lgo" (did you mean "log"?)`,
 				`p.yaml:5:3: server.whatever: unknown key "whatever" (valid keys: listen, public_url, data_dir, log)`,
+			},
+		},
+		{
+			name: "long and odd keys are quoted and shortened",
+			doc:  strings.Repeat("x", 100) + ": 1\nserver:\n  'a.b\\n': 1\n",
+			want: []string{
+				`p.yaml:1:1: ["` + strings.Repeat("x", 60) + `…"]: unknown key "` + strings.Repeat("x", 60) + `…" (valid keys: version, server, services, monitors, channels, escalations, maintenance, status_page, destinations, backups, drills, agents)`,
+				`p.yaml:3:3: server["a.b\\n"]: unknown key "a.b\\n" (valid keys: listen, public_url, data_dir, log)`,
 			},
 		},
 		{
@@ -554,7 +571,7 @@ version: ${VERSION}
 			name: "unknown alias and custom tag",
 			doc:  "services:\n  - name: *nope\n  - name: !secret x\n",
 			want: []string{
-				`p.yaml:2:11: services[0].name: unknown alias *nope (an alias (*name) refers to an anchor (&name) written before it)`,
+				`p.yaml:2:11: services[0].name: unknown alias "*nope" (an alias (*name) refers to an anchor (&name) written before it)`,
 				`p.yaml:3:11: services[1].name: unsupported YAML tag "!secret" (only the standard tags (!!str, !!int, ...) are allowed)`,
 			},
 		},
@@ -563,7 +580,7 @@ version: ${VERSION}
 			doc:  "services:\n  - <<: x\n    name: a\n  - <<: [*nope, y]\n    name: b\n",
 			want: []string{
 				`p.yaml:2:9: services[0]: a merge key (<<) takes a mapping or a list of mappings, got a string (write "<<: *name" or "<<: [*a, *b]" with anchors (&name) on mappings)`,
-				`p.yaml:4:10: services[1]: unknown alias *nope (an alias (*name) refers to an anchor (&name) written before it)`,
+				`p.yaml:4:10: services[1]: unknown alias "*nope" (an alias (*name) refers to an anchor (&name) written before it)`,
 				`p.yaml:4:17: services[1]: a merge key (<<) takes a mapping or a list of mappings, got a list with a string (write "<<: *name" or "<<: [*a, *b]" with anchors (&name) on mappings)`,
 			},
 		},
@@ -809,7 +826,25 @@ func TestTypesAreTagged(t *testing.T) {
 
 // TestDefaultsParse checks that every default in a tag is a valid value of its field.
 func TestDefaultsParse(t *testing.T) {
-	if err := applyDefaults(reflect.ValueOf(&Policy{StatusPage: &StatusPage{}}).Elem()); err != nil {
+	if err := newDecoder("", nil).applyDefaults(reflect.ValueOf(&Policy{StatusPage: &StatusPage{}}).Elem()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestTooLarge(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "big.yaml")
+	data := []byte("services: []\n" + strings.Repeat("# padding\n", maxSize/10+1))
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range []error{
+		func() error { _, err := Load(path, nil); return err }(),
+		func() error { _, err := Parse(path, data, nil); return err }(),
+	} {
+		got := problemStrings(t, err)
+		if want := path + ":1:1: the policy is larger than 4 MiB"; len(got) != 1 || got[0] != want {
+			t.Errorf("problems %q, want %q", got, want)
+		}
 	}
 }

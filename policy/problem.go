@@ -4,7 +4,10 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Problem is one thing wrong with a policy document, at the position of the offending node.
@@ -75,21 +78,26 @@ func (e *valueError) Error() string {
 
 // suggest returns the candidate closest to word if it is close enough to be a likely typo.
 func suggest(word string, candidates []string) (string, bool) {
-	best, bestDist := "", -1
-	for _, c := range candidates {
-		d := editDistance(strings.ToLower(word), strings.ToLower(c))
-		if bestDist < 0 || d < bestDist {
-			best, bestDist = c, d
-		}
-	}
 	limit := 2
 	if len(word) <= 4 {
 		limit = 1
 	}
-	if bestDist < 0 || bestDist > limit {
+	// Comparing against very many names costs more than the hint is worth.
+	const maxCandidates = 1000
+	if len(candidates) > maxCandidates {
 		return "", false
 	}
-	return best, true
+	lower := strings.ToLower(word)
+	best, bestDist := "", limit+1
+	for _, c := range candidates {
+		if diff := len(c) - len(word); diff > limit || -diff > limit {
+			continue // too different in length to be close
+		}
+		if d := editDistance(lower, strings.ToLower(c)); d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	return best, bestDist <= limit
 }
 
 // editDistance is the optimal string alignment distance between a and b (Levenshtein with
@@ -103,28 +111,51 @@ func editDistance(a, b string) int {
 		}
 		return maxLen
 	}
-	// d[i][j] is the distance between a[:i] and b[:j].
-	d := make([][]int, len(a)+1)
-	for i := range d {
-		d[i] = make([]int, len(b)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
+	// Three rows of the distance matrix: row i holds the distances between a[:i] and b[:j].
+	rows := make([]int, 3*(len(b)+1))
+	prev2, prev, cur := rows[:len(b)+1], rows[len(b)+1:2*(len(b)+1)], rows[2*(len(b)+1):]
+	for j := range prev {
+		prev[j] = j
 	}
 	for i := 1; i <= len(a); i++ {
+		cur[0] = i
 		for j := 1; j <= len(b); j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
 				cost = 0
 			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
 			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+				cur[j] = min(cur[j], prev2[j-2]+1)
 			}
 		}
+		prev2, prev, cur = prev, cur, prev2
 	}
-	return d[len(a)][len(b)]
+	return prev[len(b)]
+}
+
+// quote quotes text from the document for a problem message: escaped, so that a problem stays
+// on one line, and shortened, so that a huge value does not make a huge problem.
+func quote(s string) string {
+	const most = 60
+	if len(s) > most {
+		cut := most
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return strconv.Quote(s)
+}
+
+// printable escapes the control characters in a message from the YAML parser.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsPrint(r) {
+			return r
+		}
+		return '?'
+	}, s)
 }
 
 // list joins words with commas, at most limit of them.

@@ -33,37 +33,44 @@ func (d *decoder) checkNames() {
 
 // checkRefs reports references to entries that do not exist.
 func (d *decoder) checkRefs() {
+	type section struct {
+		defined map[string]bool
+		known   []string // names written in the file (not from the environment), which may be suggested
+		shown   []string // every name as problems quote it
+	}
+	sections := make(map[string]*section)
+	for kind, defs := range d.names {
+		s := &section{defined: make(map[string]bool, len(defs))}
+		for _, def := range defs {
+			if s.defined[def.value] {
+				continue
+			}
+			s.defined[def.value] = true
+			s.shown = append(s.shown, def.shown)
+			if def.suggestable {
+				s.known = append(s.known, def.value)
+			}
+		}
+		sections[kind] = s
+	}
 	for _, r := range d.refs {
+		if d.stopped {
+			return
+		}
 		if d.broken[r.kind] {
 			continue // the section itself is unreadable; that problem is reported already
 		}
-		defs := d.names[r.kind]
-		var known, shownNames []string
-		found := false
-		for _, def := range defs {
-			if def.value == r.value {
-				found = true
-				break
-			}
-			if slices.Contains(shownNames, def.shown) {
-				continue
-			}
-			shownNames = append(shownNames, def.shown)
-			if def.shown == strconv.Quote(def.value) { // not from the environment: may be suggested
-				known = append(known, def.value)
-			}
-		}
-		if found {
+		s := sections[r.kind]
+		if s != nil && s.defined[r.value] {
 			continue
 		}
 		var hint string
-		switch s, ok := suggest(r.value, known); {
-		case len(defs) == 0:
+		if s == nil {
 			hint = fmt.Sprintf("no %ss are defined", r.kind)
-		case ok:
-			hint = fmt.Sprintf("did you mean %q?", s)
-		default:
-			hint = fmt.Sprintf("defined %ss: %s", r.kind, list(shownNames, 10))
+		} else if name, ok := suggest(r.value, s.known); ok {
+			hint = fmt.Sprintf("did you mean %q?", name)
+		} else {
+			hint = fmt.Sprintf("defined %ss: %s", r.kind, list(s.shown, 10))
 		}
 		d.add(r.pos, r.path, fmt.Sprintf("unknown %s %s", r.kind, r.shown), hint)
 	}
@@ -71,28 +78,27 @@ func (d *decoder) checkRefs() {
 
 // applyDefaults sets every field that has a default (jsonschema:"default=...") and is still
 // zero, in v and everything it contains.
-func applyDefaults(v reflect.Value) error {
+func (d *decoder) applyDefaults(v reflect.Value) error {
 	switch v.Kind() {
 	case reflect.Pointer:
 		if !v.IsNil() {
-			return applyDefaults(v.Elem())
+			return d.applyDefaults(v.Elem())
 		}
 	case reflect.Struct:
-		info := readStruct(v.Type())
-		for _, f := range info.fields {
+		for _, f := range d.structInfo(v.Type()).fields {
 			fv := v.Field(f.index)
 			if f.hasDefault && fv.IsZero() {
 				if err := setText(fv, f.def); err != nil {
 					return fmt.Errorf("policy: default %q of %s.%s: %w", f.def, v.Type().Name(), v.Type().Field(f.index).Name, err)
 				}
 			}
-			if err := applyDefaults(fv); err != nil {
+			if err := d.applyDefaults(fv); err != nil {
 				return err
 			}
 		}
 	case reflect.Slice:
 		for i := range v.Len() {
-			if err := applyDefaults(v.Index(i)); err != nil {
+			if err := d.applyDefaults(v.Index(i)); err != nil {
 				return err
 			}
 		}
@@ -100,7 +106,7 @@ func applyDefaults(v reflect.Value) error {
 		for _, k := range v.MapKeys() {
 			elem := reflect.New(v.Type().Elem()).Elem()
 			elem.Set(v.MapIndex(k))
-			if err := applyDefaults(elem); err != nil {
+			if err := d.applyDefaults(elem); err != nil {
 				return err
 			}
 			v.SetMapIndex(k, elem)
@@ -184,7 +190,7 @@ func (d *decoder) show(path, value string) string {
 	if n, ok := d.nodes[path]; ok && n.scalar {
 		return shown(n.source, n.exp)
 	}
-	return strconv.Quote(value)
+	return quote(value)
 }
 
 func (d *decoder) checkServer(s *Server) {
@@ -252,18 +258,21 @@ func (d *decoder) checkDependencies(services []Service) {
 	}
 
 	// Depth-first search; an edge back to a service still on the stack closes a cycle.
-	const (
-		unvisited = iota
-		onStack
-		done
-	)
-	state := make([]int, len(services))
+	const unvisited = -1
+	const done = -2
+	state := make([]int, len(services)) // unvisited, done, or the service's index in stack
+	for i := range state {
+		state[i] = unvisited
+	}
 	var stack []int
 	var visit func(i int)
 	visit = func(i int) {
-		state[i] = onStack
+		state[i] = len(stack)
 		stack = append(stack, i)
 		for j, dep := range services[i].DependsOn {
+			if d.stopped {
+				return
+			}
 			k, ok := index[dep]
 			if !ok || k == i {
 				continue // unknown services and self-dependencies are reported elsewhere
@@ -271,15 +280,10 @@ func (d *decoder) checkDependencies(services []Service) {
 			switch state[k] {
 			case unvisited:
 				visit(k)
-			case onStack:
-				start := slices.Index(stack, k)
-				names := make([]string, 0, len(stack)-start+1)
-				for _, s := range stack[start:] {
-					names = append(names, nameOf(s))
-				}
-				names = append(names, nameOf(k))
+			case done:
+			default:
 				path := fmt.Sprintf("services[%d].depends_on[%d]", i, j)
-				d.add(d.posAt(path), path, "dependency cycle: "+strings.Join(names, " -> "),
+				d.add(d.posAt(path), path, "dependency cycle: "+d.cycle(stack[state[k]:], nameOf),
 					"services cannot depend on each other in a circle; remove one of these dependencies")
 			}
 		}
@@ -287,8 +291,24 @@ func (d *decoder) checkDependencies(services []Service) {
 		state[i] = done
 	}
 	for i := range services {
-		if state[i] == unvisited && index[services[i].Name] == i {
+		if state[i] == unvisited && index[services[i].Name] == i && !d.stopped {
 			visit(i)
 		}
 	}
+}
+
+// cycle formats a dependency cycle as "a" -> "b" -> "a", leaving out the middle of long ones.
+func (d *decoder) cycle(members []int, nameOf func(int) string) string {
+	const most = 10
+	var names []string
+	for i, m := range members {
+		if len(members) > most && i == most/2 {
+			names = append(names, fmt.Sprintf("(%d more)", len(members)-most))
+		}
+		if len(members) <= most || i < most/2 || i >= len(members)-most/2 {
+			names = append(names, nameOf(m))
+		}
+	}
+	names = append(names, nameOf(members[0]))
+	return strings.Join(names, " -> ")
 }
