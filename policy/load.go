@@ -168,8 +168,8 @@ func (d *decoder) syntaxProblem(err error) {
 		if tk := yerr.GetToken(); tk != nil && tk.Position != nil {
 			pos = position{max(tk.Position.Line, 1), max(tk.Position.Column, 1)}
 		}
-		d.add(pos, "", "YAML syntax error: "+printable(yerr.GetMessage()), "")
+		d.add(pos, "", "YAML syntax error: "+parserMessage(yerr.GetMessage()), "")
 		return
 	}
-	d.add(position{1, 1}, "", printable(err.Error()), "")
+	d.add(position{1, 1}, "", parserMessage(err.Error()), "")
 }

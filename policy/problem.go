@@ -148,14 +148,24 @@ func quote(s string) string {
 	return strconv.Quote(s)
 }
 
-// printable escapes the control characters in a message from the YAML parser.
-func printable(s string) string {
-	return strings.Map(func(r rune) rune {
+// parserMessage makes a message from the YAML parser fit in a problem: the parser quotes parts
+// of the document in some messages, which may be long or contain control characters.
+func parserMessage(s string) string {
+	const most = 200
+	s = strings.Map(func(r rune) rune {
 		if unicode.IsPrint(r) {
 			return r
 		}
 		return '?'
 	}, s)
+	if len(s) > most {
+		cut := most
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return s
 }
 
 // list joins words with commas, at most limit of them.
