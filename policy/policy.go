@@ -61,6 +61,18 @@ type Server struct {
 	PublicURL string `yaml:"public_url" jsonschema:"description=Address at which people and agents reach Upkeep (used in links in notifications and on the status page). An absolute http or https URL without query. Default: derived from listen (http://localhost:8080 for 0.0.0.0:8080)."`
 	DataDir   string `yaml:"data_dir" jsonschema:"default=./upkeep-data,description=Directory where Upkeep keeps its store. Created with mode 0700 on first run."`
 	Log       Log    `yaml:"log" jsonschema:"description=Logging of the Upkeep process."`
+	// PingKey is the project-wide key of slug-style heartbeat URLs: /ping/<ping_key>/<slug>.
+	PingKey Secret `yaml:"ping_key" jsonschema:"description=Key for heartbeat URLs of the form /ping/<ping_key>/<slug> (as in Healthchecks.io). Keep it secret: anyone with it can ping every heartbeat. Use ${VAR}. Without it only /ping/<uuid> URLs work."`
+	// MetricsAuth requires an API token for /metrics.
+	MetricsAuth bool    `yaml:"metrics_auth" jsonschema:"description=Require an API token (Authorization: Bearer) for /metrics. Default: /metrics is public."`
+	History     History `yaml:"history" jsonschema:"description=How long monitoring history is kept."`
+}
+
+// History says how long monitoring history is kept. Transitions (every change of state) are
+// kept forever: uptime is computed from them.
+type History struct {
+	Raw     Duration `yaml:"raw" jsonschema:"default=7d,description=How long every single check result is kept."`
+	Rollups Duration `yaml:"rollups" jsonschema:"default=800d,description=How long hourly and daily summaries (checks\\, failures\\, latency percentiles) are kept. At least 400d."`
 }
 
 // Log configures the process log.
@@ -83,13 +95,6 @@ type Objectives struct {
 	Availability Percent  `yaml:"availability" jsonschema:"description=Availability target as a percentage\\, e.g. \"99.9%\"."`
 	RPO          Duration `yaml:"rpo" jsonschema:"description=Recovery point objective: how much recent data may be lost\\, e.g. \"1h\"."`
 	RTO          Duration `yaml:"rto" jsonschema:"description=Recovery time objective: how long a recovery may take\\, e.g. \"15m\"."`
-}
-
-// Monitor watches a service. Its check settings (HTTP, TCP, heartbeat, ...) arrive with the
-// monitoring feature.
-type Monitor struct {
-	Name    string `yaml:"name" policy:"name" jsonschema:"required,description=Name of the monitor; used in URLs."`
-	Service string `yaml:"service" policy:"ref=service" jsonschema:"description=Name of the service this monitor watches."`
 }
 
 // Channel is a way to reach people. Channel kinds (e-mail, SMS, chat) arrive with the alerting

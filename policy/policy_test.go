@@ -50,6 +50,7 @@ func TestParseValid(t *testing.T) {
 					PublicURL: "http://127.0.0.1:8080",
 					DataDir:   "./upkeep-data",
 					Log:       Log{Level: "info", Format: "text"},
+					History:   History{Raw: Duration{7 * 24 * time.Hour}, Rollups: Duration{800 * 24 * time.Hour}},
 				}
 				if p.Server != want {
 					t.Errorf("server = %+v, want %+v", p.Server, want)
@@ -92,7 +93,7 @@ services:
     depends_on: [db]
   - name: db
 monitors:
-  - {name: api-health, service: api}
+  - {name: api-health, service: api, http: {}}
 channels:
   ops-mail: {}
   oncall-sms:
@@ -313,7 +314,7 @@ func TestParseInvalid(t *testing.T) {
 			want: []string{
 				`p.yaml:1:1: sevrices: unknown key "sevrices" (did you mean "services"?)`,
 				`p.yaml:4:3: server.lgo: unknown key "lgo" (did you mean "log"?)`,
-				`p.yaml:5:3: server.whatever: unknown key "whatever" (valid keys: listen, public_url, data_dir, log)`,
+				`p.yaml:5:3: server.whatever: unknown key "whatever" (valid keys: listen, public_url, data_dir, log, ping_key, metrics_auth, history)`,
 			},
 		},
 		{
@@ -321,7 +322,7 @@ func TestParseInvalid(t *testing.T) {
 			doc:  strings.Repeat("x", 100) + ": 1\nserver:\n  'a.b\\n': 1\n",
 			want: []string{
 				`p.yaml:1:1: ["` + strings.Repeat("x", 60) + `…"]: unknown key "` + strings.Repeat("x", 60) + `…" (valid keys: version, server, services, monitors, channels, escalations, maintenance, status_page, destinations, backups, drills, agents)`,
-				`p.yaml:3:3: server["a.b\\n"]: unknown key "a.b\\n" (valid keys: listen, public_url, data_dir, log)`,
+				`p.yaml:3:3: server["a.b\\n"]: unknown key "a.b\\n" (valid keys: listen, public_url, data_dir, log, ping_key, metrics_auth, history)`,
 			},
 		},
 		{
@@ -368,10 +369,10 @@ status_page: [x]
 		},
 		{
 			name: "duplicate names",
-			doc:  "services:\n  - name: api\n  - name: db\n  - name: api\nmonitors:\n  - name: m\n  - name: m\n",
+			doc:  "services:\n  - name: api\n  - name: db\n  - name: api\nmonitors:\n  - {name: m, http: {}}\n  - {name: m, http: {}}\n",
 			want: []string{
 				`p.yaml:4:11: services[2].name: duplicate service name "api" (already used at line 2)`,
-				`p.yaml:7:11: monitors[1].name: duplicate monitor name "m" (already used at line 6)`,
+				`p.yaml:7:12: monitors[1].name: duplicate monitor name "m" (already used at line 6)`,
 			},
 		},
 		{
@@ -408,7 +409,7 @@ status_page: [x]
   - {name: api, depends_on: [apx, nothing-like-it]}
   - {name: db}
 monitors:
-  - {name: m, service: dbb}
+  - {name: m, service: dbb, http: {}}
 escalations:
   - name: e
     steps: [{notify: [ops]}]
@@ -433,7 +434,7 @@ status_page: {services: [api, web]}
 		},
 		{
 			name: "references into a broken section are not reported again",
-			doc:  "services: api\nmonitors:\n  - {name: m, service: api}\n",
+			doc:  "services: api\nmonitors:\n  - {name: m, service: api, http: {}}\n",
 			want: []string{
 				`p.yaml:1:11: services: expected a list, got a string (write one entry per line starting with "- ", or [a, b])`,
 			},
@@ -666,7 +667,7 @@ services:
 	_, err := Parse("upkeep.yaml", []byte(doc), env(nil))
 	got := problemStrings(t, err)
 	want := []string{
-		`upkeep.yaml:3:3: server.colour: unknown key "colour" (valid keys: listen, public_url, data_dir, log)`,
+		`upkeep.yaml:3:3: server.colour: unknown key "colour" (valid keys: listen, public_url, data_dir, log, ping_key, metrics_auth, history)`,
 		`upkeep.yaml:7:21: services[0].objectives.availability: invalid percentage "101%" (a percentage between 0% and 100%, e.g. "99.9%")`,
 		`upkeep.yaml:8:12: services[0].objectives.rpo: invalid duration "5 minutes" (e.g. "90s", "15m", "1h30m", "14d"; units: ms, s, m, h, d, w)`,
 		`upkeep.yaml:9:11: services[1].name: duplicate service name "api" (already used at line 5)`,
@@ -687,7 +688,7 @@ func TestEnvironmentValuesNeverShown(t *testing.T) {
 	getenv := func(string) (string, bool) { return secret, true }
 	docs := []string{
 		"services:\n  - name: ${A}\n    objectives: {rpo: '${A}', rto: 'x${B}', availability: '${C}'}\n    depends_on: [$${X}, '${D}']\n",
-		"services:\n  - name: ${A}\n  - name: ${A}\n  - name: b\n    depends_on: [${A}x]\nmonitors: [{name: m, service: '${S}'}]\n",
+		"services:\n  - name: ${A}\n  - name: ${A}\n  - name: b\n    depends_on: [${A}x]\nmonitors: [{name: m, service: '${S}', http: {}}]\n",
 		"server: {listen: '${L}', public_url: 'https://${H}?q', data_dir: '${D}', log: {level: '${L}', format: '${F}'}}\nversion: ${V}\n",
 		"channels: {a: {}}\nescalations: [{name: e, steps: [{after: '${T}', notify: ['${C}']}]}]\ndrills: [{name: d, backup: '${B}'}]\n",
 	}
@@ -753,10 +754,10 @@ func TestQuickStart(t *testing.T) {
 	if len(p.Services) != 1 || p.Services[0].Name != "upkeep" || p.Services[0].Title != "Upkeep itself" || p.Services[0].Objectives.Availability != 99.9 {
 		t.Errorf("services = %+v", p.Services)
 	}
-	if len(p.Monitors) != 1 || p.Monitors[0] != (Monitor{Name: "upkeep-self", Service: "upkeep"}) {
+	if len(p.Monitors) != 1 || p.Monitors[0].Name != "upkeep-self" || p.Monitors[0].Service != "upkeep" || p.Monitors[0].Kind() != KindHTTP {
 		t.Errorf("monitors = %+v", p.Monitors)
 	}
-	if p.Server.Listen != "127.0.0.1:8080" || p.Server.PublicURL != "http://localhost:8080" || p.Server.DataDir != "./upkeep-data" {
+	if p.Server.Listen != "127.0.0.1:8080" || p.Server.PublicURL != "http://127.0.0.1:8080" || p.Server.DataDir != "./upkeep-data" {
 		t.Errorf("server = %+v", p.Server)
 	}
 	if want := "(built-in quick-start policy): valid policy: 1 service, 1 monitor"; p.Summary() != want {

@@ -165,6 +165,7 @@ func (d *decoder) check(p *Policy) {
 		}
 	}
 	d.checkDependencies(p.Services)
+	d.checkMonitors(p.Monitors)
 }
 
 // hasProblem reports whether a problem has been found at path already.
