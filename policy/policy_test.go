@@ -93,7 +93,7 @@ services:
     depends_on: [db]
   - name: db
 monitors:
-  - {name: api-health, service: api, http: {}}
+  - {name: api-health, service: api, http: {url: /}}
 channels:
   ops-mail: {}
   oncall-sms:
@@ -369,7 +369,7 @@ status_page: [x]
 		},
 		{
 			name: "duplicate names",
-			doc:  "services:\n  - name: api\n  - name: db\n  - name: api\nmonitors:\n  - {name: m, http: {}}\n  - {name: m, http: {}}\n",
+			doc:  "services:\n  - name: api\n  - name: db\n  - name: api\nmonitors:\n  - {name: m, http: {url: /}}\n  - {name: m, http: {url: /}}\n",
 			want: []string{
 				`p.yaml:4:11: services[2].name: duplicate service name "api" (already used at line 2)`,
 				`p.yaml:7:12: monitors[1].name: duplicate monitor name "m" (already used at line 6)`,
@@ -409,7 +409,7 @@ status_page: [x]
   - {name: api, depends_on: [apx, nothing-like-it]}
   - {name: db}
 monitors:
-  - {name: m, service: dbb, http: {}}
+  - {name: m, service: dbb, http: {url: /}}
 escalations:
   - name: e
     steps: [{notify: [ops]}]
@@ -434,7 +434,7 @@ status_page: {services: [api, web]}
 		},
 		{
 			name: "references into a broken section are not reported again",
-			doc:  "services: api\nmonitors:\n  - {name: m, service: api, http: {}}\n",
+			doc:  "services: api\nmonitors:\n  - {name: m, service: api, http: {url: /}}\n",
 			want: []string{
 				`p.yaml:1:11: services: expected a list, got a string (write one entry per line starting with "- ", or [a, b])`,
 			},
@@ -688,7 +688,7 @@ func TestEnvironmentValuesNeverShown(t *testing.T) {
 	getenv := func(string) (string, bool) { return secret, true }
 	docs := []string{
 		"services:\n  - name: ${A}\n    objectives: {rpo: '${A}', rto: 'x${B}', availability: '${C}'}\n    depends_on: [$${X}, '${D}']\n",
-		"services:\n  - name: ${A}\n  - name: ${A}\n  - name: b\n    depends_on: [${A}x]\nmonitors: [{name: m, service: '${S}', http: {}}]\n",
+		"services:\n  - name: ${A}\n  - name: ${A}\n  - name: b\n    depends_on: [${A}x]\nmonitors: [{name: m, service: '${S}', http: {url: /}}]\n",
 		"server: {listen: '${L}', public_url: 'https://${H}?q', data_dir: '${D}', log: {level: '${L}', format: '${F}'}}\nversion: ${V}\n",
 		"channels: {a: {}}\nescalations: [{name: e, steps: [{after: '${T}', notify: ['${C}']}]}]\ndrills: [{name: d, backup: '${B}'}]\n",
 	}
