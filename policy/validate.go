@@ -207,11 +207,7 @@ func (d *decoder) checkServer(s *Server) {
 	}
 
 	if s.PublicURL == "" {
-		switch host {
-		case "", "0.0.0.0", "::":
-			host = "localhost"
-		}
-		s.PublicURL = "http://" + net.JoinHostPort(host, port)
+		s.PublicURL = DerivePublicURL(net.JoinHostPort(host, port))
 		return
 	}
 	const urlHint = `an absolute http or https URL, e.g. "https://upkeep.example.com"`
@@ -312,4 +308,18 @@ func (d *decoder) cycle(members []int, nameOf func(int) string) string {
 	}
 	names = append(names, nameOf(members[0]))
 	return strings.Join(names, " -> ")
+}
+
+// DerivePublicURL is the public URL a listen address implies when the policy sets none: the
+// address itself, with an unspecified host (all interfaces) shown as localhost.
+func DerivePublicURL(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "http://" + listen
+	}
+	switch host {
+	case "", "0.0.0.0", "::":
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }

@@ -77,8 +77,8 @@ func (o overrides) apply(p *policy.Policy) error {
 		if _, _, err := net.SplitHostPort(o.listen); err != nil {
 			return fmt.Errorf("listen address %q: %w (expected host:port, e.g. 127.0.0.1:8080)", o.listen, err)
 		}
-		if p.Server.PublicURL == derivedPublicURL(p.Server.Listen) {
-			p.Server.PublicURL = derivedPublicURL(o.listen)
+		if p.Server.PublicURL == policy.DerivePublicURL(p.Server.Listen) {
+			p.Server.PublicURL = policy.DerivePublicURL(o.listen)
 		}
 		p.Server.Listen = o.listen
 	}
@@ -86,18 +86,6 @@ func (o overrides) apply(p *policy.Policy) error {
 		p.Server.DataDir = o.data
 	}
 	return nil
-}
-
-// derivedPublicURL is the public URL a listen address implies when the policy sets none.
-func derivedPublicURL(listen string) string {
-	host, port, err := net.SplitHostPort(listen)
-	if err != nil {
-		return "http://" + listen
-	}
-	if host == "" || host == "0.0.0.0" || host == "::" {
-		host = "localhost"
-	}
-	return "http://" + net.JoinHostPort(host, port)
 }
 
 // loadForData loads the policy only to learn the data directory, for commands that work on the

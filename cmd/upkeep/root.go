@@ -31,6 +31,7 @@ quick-start policy. The data directory is --data, else $UPKEEP_DATA, else server
 		newVersionCmd(e),
 		newTokenCmd(e, g),
 		newSchemaCmd(e),
+		newStatusCmd(e, g),
 	)
 	return root
 }

@@ -90,8 +90,8 @@ func serve(ctx context.Context, e *env, g *globalFlags, listenFlag string, watch
 	}
 	// With port 0 the kernel picks the port: show the address really in use.
 	if actual := ln.Addr().String(); actual != pol.Server.Listen {
-		if pol.Server.PublicURL == derivedPublicURL(pol.Server.Listen) {
-			pol.Server.PublicURL = derivedPublicURL(actual)
+		if pol.Server.PublicURL == policy.DerivePublicURL(pol.Server.Listen) {
+			pol.Server.PublicURL = policy.DerivePublicURL(actual)
 		}
 		pol.Server.Listen = actual
 		o.listen = actual
@@ -119,7 +119,7 @@ func serve(ctx context.Context, e *env, g *globalFlags, listenFlag string, watch
 	go reloadOnSIGHUP(runCtx, rt)
 
 	logger.Info("upkeep started", "version", versionString(), "policy", src.String(), "data", dir, "listen", pol.Server.Listen)
-	fmt.Fprintf(e.stdout, "Upkeep is serving at %s (policy: %s, data: %s)\n", derivedPublicURL(pol.Server.Listen), src, dir)
+	fmt.Fprintf(e.stdout, "Upkeep is serving at %s (policy: %s, data: %s)\n", policy.DerivePublicURL(pol.Server.Listen), src, dir)
 	return serveUntilDone(ctx, logger, srv, ln, shutdownGrace)
 }
 
