@@ -1,0 +1,239 @@
+package check
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/upkeep-dev/upkeep"
+	"github.com/upkeep-dev/upkeep/policy"
+)
+
+const (
+	// maxBody is how much of a body is read for body_contains, body_regex and json.
+	maxBody = 1 << 20
+	// maxRedirects is how many redirects are followed before the check gives up.
+	maxRedirects = 10
+)
+
+// httpChecker requests a URL with its own client, whose transport keeps a connection or two
+// alive between checks: a check then measures the service, not a new TLS handshake, the way a
+// returning browser sees it.
+type httpChecker struct {
+	s         *policy.HTTPCheck
+	url       string
+	method    string
+	userAgent string
+	client    *http.Client
+	transport *http.Transport
+	expect    []policy.StatusRange
+	verify    bool
+	warn      time.Duration
+	timeout   time.Duration
+}
+
+func newHTTP(s *policy.HTTPCheck, o Options, timeout time.Duration) (Checker, error) {
+	target := s.URL
+	if strings.HasPrefix(target, "/") {
+		if o.PublicURL == "" {
+			return nil, fmt.Errorf("http check: the relative URL %s needs the server's public_url", target)
+		}
+		target = strings.TrimRight(o.PublicURL, "/") + target
+	}
+	follow := s.FollowRedirects == nil || *s.FollowRedirects
+	verify := s.TLSVerify == nil || *s.TLSVerify
+	tlsConfig := &tls.Config{RootCAs: o.RootCAs, InsecureSkipVerify: !verify} //nolint:gosec // the policy asks for it
+	if s.ClientCert != "" || s.ClientKey != "" {
+		cert, err := tls.LoadX509KeyPair(s.ClientCert, s.ClientKey)
+		if err != nil {
+			return nil, fmt.Errorf("http check: loading the client certificate %s and key %s: %w", s.ClientCert, s.ClientKey, err)
+		}
+		tlsConfig.Certificates = []tls.Certificate{cert}
+	}
+	transport := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:       tlsConfig,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          2,
+		MaxIdleConnsPerHost:   2,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   timeout,
+		ResponseHeaderTimeout: timeout,
+	}
+	client := &http.Client{
+		Transport: transport,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if !follow {
+				return http.ErrUseLastResponse
+			}
+			if len(via) >= maxRedirects {
+				return problem(fmt.Sprintf("more than %d redirects (last to %s)", maxRedirects, req.URL.Redacted()))
+			}
+			return nil
+		},
+	}
+	expect := s.ExpectStatus
+	if len(expect) == 0 {
+		expect = []policy.StatusRange{{Min: 200, Max: 299}}
+		if !follow {
+			expect = append(expect, policy.StatusRange{Min: 300, Max: 399})
+		}
+	}
+	warn := s.CertExpiryWarning.Duration
+	if warn <= 0 {
+		warn = DefaultCertExpiryWarning
+	}
+	method := s.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	version := o.Version
+	if version == "" {
+		version = "dev"
+	}
+	// A request that cannot be built is a policy the loader should have refused; say so now.
+	if _, err := http.NewRequest(method, target, nil); err != nil {
+		return nil, fmt.Errorf("http check: %w", err)
+	}
+	return &httpChecker{s: s, url: target, method: method, userAgent: "Upkeep/" + version, client: client,
+		transport: transport, expect: expect, verify: verify, warn: warn, timeout: timeout}, nil
+}
+
+func (c *httpChecker) Close() error {
+	c.transport.CloseIdleConnections()
+	return nil
+}
+
+func (c *httpChecker) Check(ctx context.Context) upkeep.Result {
+	return run(ctx, c.timeout, c.check)
+}
+
+func (c *httpChecker) check(ctx context.Context) outcome {
+	start := time.Now()
+	var body io.Reader
+	if c.s.Body != "" {
+		body = strings.NewReader(c.s.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, c.method, c.url, body)
+	if err != nil {
+		return outcome{err: err}
+	}
+	req.Header.Set("User-Agent", c.userAgent)
+	for name, value := range c.s.Headers {
+		if strings.EqualFold(name, "Host") {
+			req.Host = value.Reveal()
+			continue
+		}
+		req.Header.Set(name, value.Reveal())
+	}
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return outcome{err: err}
+	}
+	defer resp.Body.Close()
+	code := resp.StatusCode
+
+	if !c.statusExpected(code) {
+		// Drain a little so the connection can be reused; a big error page is not worth it.
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		return outcome{err: problem(fmt.Sprintf("HTTP %d (expected %s)", code, c.expected())), code: code}
+	}
+	needBody := c.s.BodyContains != "" || c.s.BodyRegex.Regexp != nil || c.s.JSON != nil
+	var data []byte
+	if needBody {
+		data, err = io.ReadAll(io.LimitReader(resp.Body, maxBody))
+		if err != nil {
+			return outcome{err: fmt.Errorf("reading the body: %w", err), code: code}
+		}
+		if msg := c.matchBody(data); msg != "" {
+			return outcome{err: problem(msg), code: code}
+		}
+	} else {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	}
+	latency := time.Since(start)
+
+	if resp.TLS != nil {
+		chain := resp.TLS.PeerCertificates
+		if len(resp.TLS.VerifiedChains) > 0 {
+			chain = resp.TLS.VerifiedChains[0]
+		} else if len(chain) > 0 {
+			chain = chain[:1] // not verified: only the server's own certificate is known to matter
+		}
+		if msg := expiryWarning(chain, c.warn, time.Now()); msg != "" {
+			return outcome{degraded: msg, code: code, latency: latency}
+		}
+	}
+	return outcome{degraded: slow(latency, c.s.SlowAfter.Duration), code: code, latency: latency}
+}
+
+func (c *httpChecker) statusExpected(code int) bool {
+	for _, r := range c.expect {
+		if r.Contains(code) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *httpChecker) expected() string {
+	parts := make([]string, len(c.expect))
+	for i, r := range c.expect {
+		parts[i] = r.String()
+	}
+	return strings.Join(parts, ", ")
+}
+
+// matchBody returns why the body does not match the policy, or "".
+func (c *httpChecker) matchBody(data []byte) string {
+	if s := c.s.BodyContains; s != "" && !bytes.Contains(data, []byte(s)) {
+		return fmt.Sprintf("body does not contain %s", quoteShort([]byte(s)))
+	}
+	if re := c.s.BodyRegex.Regexp; re != nil && !re.Match(data) {
+		return fmt.Sprintf("body does not match %s", quoteShort([]byte(re.String())))
+	}
+	if j := c.s.JSON; j != nil {
+		if !gjson.ValidBytes(data) {
+			if len(data) == maxBody {
+				return "body is not JSON (or longer than 1 MiB)"
+			}
+			return "body is not JSON"
+		}
+		got := gjson.GetBytes(data, j.Path)
+		if !got.Exists() {
+			return fmt.Sprintf("JSON has no %s", quoteShort([]byte(j.Path)))
+		}
+		if j.Equals != nil && !jsonEqual(got, *j.Equals) {
+			return fmt.Sprintf("JSON %s is %s, expected %s", j.Path, quoteShort([]byte(got.Raw)), quoteShort([]byte(*j.Equals)))
+		}
+	}
+	return ""
+}
+
+// jsonEqual compares a JSON value with the policy's expected value, which YAML gave as text:
+// numbers compare as numbers, booleans and null by name, strings exactly.
+func jsonEqual(got gjson.Result, want string) bool {
+	switch got.Type {
+	case gjson.Number:
+		w, err := strconv.ParseFloat(strings.TrimSpace(want), 64)
+		return err == nil && w == got.Num
+	case gjson.True, gjson.False:
+		w, err := strconv.ParseBool(strings.TrimSpace(want))
+		return err == nil && w == got.Bool()
+	case gjson.Null:
+		return want == "null"
+	case gjson.String:
+		return got.Str == want
+	}
+	return got.Raw == want // an object or array, written as JSON
+}
