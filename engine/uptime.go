@@ -1,0 +1,147 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/upkeep-dev/upkeep"
+)
+
+// Uptime is how a monitor spent a window of time [From, To). The five durations add up to
+// To - From.
+type Uptime struct {
+	From, To time.Time
+	Up       time.Duration
+	// Degraded counts as available: a degraded service answers correctly, only slower than its
+	// slow_after or closer to a limit (a certificate near expiry). Its users are served, so an
+	// availability objective ("99.9%") is met; degraded time is reported separately so that it can
+	// be seen and acted on before it turns into downtime.
+	Degraded time.Duration
+	Down     time.Duration
+	Paused   time.Duration // paused by policy: neither available nor not
+	// NoData is time without a confirmed state: Upkeep was not running (including after a
+	// crash, from the session's last sign of life on), the monitor was new and had no result yet,
+	// had been removed from the policy, or the window reaches into the future. It is never
+	// counted as up.
+	NoData time.Duration
+}
+
+// Fraction returns (Up + Degraded) / (Up + Degraded + Down), and false when that is undefined
+// because the window holds no up, degraded or down time at all.
+func (u Uptime) Fraction() (float64, bool) {
+	avail := u.Up + u.Degraded
+	total := avail + u.Down
+	if total <= 0 {
+		return 0, false
+	}
+	return float64(avail) / float64(total), true
+}
+
+// Uptime computes how monitor spent [from, to), exactly, from its stored transitions and the
+// engine's sessions: time in each confirmed state counts while the engine was running; time
+// when it was not (between sessions, after a crash) is no data, whatever the state was.
+// Transitions confirmed in the last second may still be on their way to the store.
+func (e *Engine) Uptime(ctx context.Context, monitor string, from, to time.Time) (Uptime, error) {
+	if !from.Before(to) {
+		return Uptime{}, fmt.Errorf("uptime of %q: empty window %s to %s", monitor, from.Format(time.RFC3339), to.Format(time.RFC3339))
+	}
+	initial, err := e.store.StateAt(ctx, monitor, from)
+	if err != nil {
+		return Uptime{}, fmt.Errorf("uptime of %q: %w", monitor, err)
+	}
+	ts, err := e.store.Transitions(ctx, monitor, from, to)
+	if err != nil {
+		return Uptime{}, fmt.Errorf("uptime of %q: %w", monitor, err)
+	}
+	alive, err := e.store.SessionIntervals(ctx, from, to)
+	if err != nil {
+		return Uptime{}, fmt.Errorf("uptime of %q: %w", monitor, err)
+	}
+	now := e.clock.Now()
+	e.mu.Lock()
+	if !e.sessionStart.IsZero() && e.sessionEnd.IsZero() {
+		alive = append(alive, [2]time.Time{e.sessionStart, now}) // the running session is alive until now
+	}
+	e.mu.Unlock()
+	return computeUptime(from, to, now, initial, ts, alive), nil
+}
+
+// computeUptime splits [from, to) by state (initial, then the transitions in order) and by
+// liveness (the alive intervals, in any order, possibly overlapping); time after now and time
+// outside every alive interval is no data.
+func computeUptime(from, to, now time.Time, initial upkeep.State, ts []upkeep.Transition, alive [][2]time.Time) Uptime {
+	u := Uptime{From: from, To: to}
+	alive = mergeIntervals(alive, from, minTime(to, now))
+	add := func(s upkeep.State, a, b time.Time) {
+		if !a.Before(b) {
+			return
+		}
+		covered := time.Duration(0)
+		for _, iv := range alive {
+			lo, hi := maxTime(a, iv[0]), minTime(b, iv[1])
+			if lo.Before(hi) {
+				covered += hi.Sub(lo)
+			}
+		}
+		u.NoData += b.Sub(a) - covered
+		switch s {
+		case upkeep.StateUp:
+			u.Up += covered
+		case upkeep.StateDegraded:
+			u.Degraded += covered
+		case upkeep.StateDown:
+			u.Down += covered
+		case upkeep.StatePaused:
+			u.Paused += covered
+		default:
+			u.NoData += covered
+		}
+	}
+	state, at := initial, from
+	for _, t := range ts {
+		if t.At.Before(from) || !t.At.Before(to) {
+			continue
+		}
+		add(state, at, t.At)
+		state, at = t.To, t.At
+	}
+	add(state, at, to)
+	return u
+}
+
+// mergeIntervals clips intervals to [lo, hi), sorts them and merges overlaps.
+func mergeIntervals(ivs [][2]time.Time, lo, hi time.Time) [][2]time.Time {
+	var out [][2]time.Time
+	for _, iv := range ivs {
+		a, b := maxTime(iv[0], lo), minTime(iv[1], hi)
+		if a.Before(b) {
+			out = append(out, [2]time.Time{a, b})
+		}
+	}
+	slices.SortFunc(out, func(x, y [2]time.Time) int { return x[0].Compare(y[0]) })
+	merged := out[:0]
+	for _, iv := range out {
+		if n := len(merged); n > 0 && !iv[0].After(merged[n-1][1]) {
+			merged[n-1][1] = maxTime(merged[n-1][1], iv[1])
+			continue
+		}
+		merged = append(merged, iv)
+	}
+	return merged
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
