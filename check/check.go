@@ -176,6 +176,7 @@ func describe(ctx context.Context, err error, timeout time.Duration) string {
 	var hostErr x509.HostnameError
 	var authErr x509.UnknownAuthorityError
 	var tlsErr *tls.CertificateVerificationError
+	var recErr tls.RecordHeaderError
 	switch {
 	case errors.As(err, &p):
 		return string(p)
@@ -199,6 +200,8 @@ func describe(ctx context.Context, err error, timeout time.Duration) string {
 		return certificateError(err)
 	case errors.As(err, &tlsErr):
 		return certificateError(tlsErr.Err)
+	case errors.As(err, &recErr):
+		return "the server does not speak TLS"
 	case strings.Contains(err.Error(), "tls: certificate required"):
 		return "the server requires a client certificate (client_cert)"
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):

@@ -26,12 +26,21 @@ import (
 // monitor settings ("timeout: 500ms").
 func monitor(t *testing.T, kind string, extra ...string) policy.Monitor {
 	t.Helper()
+	return monitorEnv(t, nil, kind, extra...)
+}
+
+// monitorEnv is monitor with environment variables for ${VAR} references.
+func monitorEnv(t *testing.T, env map[string]string, kind string, extra ...string) policy.Monitor {
+	t.Helper()
 	doc := "monitors:\n  - name: m\n    every: 30s\n"
 	for _, e := range extra {
 		doc += "    " + e + "\n"
 	}
 	doc += "    " + kind + "\n"
-	p, err := policy.Parse("test.yaml", []byte(doc), nil)
+	p, err := policy.Parse("test.yaml", []byte(doc), func(k string) (string, bool) {
+		v, ok := env[k]
+		return v, ok
+	})
 	if err != nil {
 		t.Fatalf("policy:\n%s\n%v", doc, err)
 	}

@@ -75,6 +75,9 @@ func (c *pingChecker) check(ctx context.Context) outcome {
 		if err != nil {
 			return outcome{err: err}
 		}
+		if stats.PacketsSent == 0 {
+			return down("no ping could be sent to %s (no route?)", addr.IP)
+		}
 		return down("no reply to %d pings", stats.PacketsSent)
 	}
 	o := outcome{latency: stats.AvgRtt}
