@@ -152,7 +152,12 @@ type DNSCheck struct {
 
 func (c *DNSCheck) check(d *decoder, path string, m *Monitor) {
 	namePath := path + ".name"
-	if d.isSet(namePath) && !(c.Type == "PTR" && isIP(c.Name)) && !validDomain(c.Name) {
+	switch {
+	case !d.isSet(namePath), c.Type == "PTR" && isIP(c.Name):
+	case isIP(c.Name):
+		d.add(d.posAt(namePath), namePath, fmt.Sprintf("%s is an IP address, not a name", d.show(namePath, c.Name)),
+			"to look up the name of an address, set type: PTR")
+	case !validDomain(c.Name):
 		d.add(d.posAt(namePath), namePath, fmt.Sprintf("invalid DNS name %s", d.show(namePath, c.Name)),
 			"labels of letters, digits, \"-\" and \"_\", separated by dots, at most 253 characters")
 	}
