@@ -14,7 +14,15 @@ func TestDocsExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	getenv := env(map[string]string{"PUBLIC_HOST": "status.example.com"})
+	getenv := env(map[string]string{
+		"PUBLIC_HOST": "status.example.com",
+		// Secrets of the monitors examples.
+		"STATUS_TOKEN":     "t0ken",
+		"PROBE_PASSWORD":   "pr0be",
+		"PRIMARY_DSN":      "postgres://monitor:pw@db.internal:5432/app",
+		"REPLICA_DSN":      "host=replica.internal user=monitor password=pw dbname=app",
+		"SHOP_DB_PASSWORD": "pw",
+	})
 	blocks := yamlBlocks(string(doc))
 	if len(blocks) < 10 {
 		t.Fatalf("found only %d yaml blocks", len(blocks))
