@@ -106,8 +106,9 @@ func (c *dnsChecker) exchange(ctx context.Context) (*dns.Msg, error) {
 		}
 		lastErr = err
 		var ne net.Error
-		if !(errors.As(err, &ne) && ne.Timeout()) && !errors.Is(err, context.DeadlineExceeded) && len(c.servers) == 1 {
-			return nil, err // refused or unreachable: asking again will not help
+		timedOut := errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded)
+		if !timedOut && i+1 >= len(c.servers) {
+			return nil, err // refused or unreachable everywhere: asking again will not help
 		}
 	}
 	if lastErr == nil {

@@ -78,6 +78,12 @@ func TestDNS(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { mute.Close() })
+	// A port nobody listens on: the kernel answers with ICMP port unreachable.
+	closed, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed.Close()
 
 	kind := func(s string) string { return fmt.Sprintf("dns: {server: %q, %s}", server, s) }
 	for _, tt := range []struct {
@@ -105,6 +111,7 @@ func TestDNS(t *testing.T) {
 		{"NXDOMAIN", kind(`name: nothing.example.test`), upkeep.StateDown, "no such domain nothing.example.test (NXDOMAIN)"},
 		{"SERVFAIL", kind(`name: broken.example.test`), upkeep.StateDown, "DNS SERVFAIL for broken.example.test"},
 		{"slow", kind(`name: slow.example.test, slow_after: 5ms`), upkeep.StateDegraded, "slow: "},
+		{"refused", fmt.Sprintf(`dns: {server: %q, name: example.test}`, closed.LocalAddr()), upkeep.StateDown, "connection refused"},
 		{"timeout", fmt.Sprintf(`dns: {server: %q, name: example.test}`, mute.LocalAddr()), upkeep.StateDown, "timeout after 300ms"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

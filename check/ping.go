@@ -28,11 +28,10 @@ type pingChecker struct {
 	count   int
 	maxLoss float64 // percent
 	timeout time.Duration
+	// raw is set once unprivileged ICMP sockets turned out not to be allowed; the checker
+	// uses raw sockets from then on.
+	raw atomic.Bool
 }
-
-// rawICMP is set once unprivileged ICMP sockets turned out not to be allowed; the process
-// then uses raw sockets from then on.
-var rawICMP atomic.Bool
 
 func newPing(s *policy.PingCheck, timeout time.Duration) (Checker, error) {
 	count := s.Count
@@ -58,10 +57,10 @@ func (c *pingChecker) check(ctx context.Context) outcome {
 			break
 		}
 	}
-	stats, err := c.ping(ctx, &addr, !rawICMP.Load())
-	if err != nil && isPermission(err) && !rawICMP.Load() {
+	stats, err := c.ping(ctx, &addr, !c.raw.Load())
+	if err != nil && isPermission(err) && !c.raw.Load() {
 		if stats, err = c.ping(ctx, &addr, false); err == nil {
-			rawICMP.Store(true)
+			c.raw.Store(true)
 		}
 	}
 	if err != nil && isPermission(err) {

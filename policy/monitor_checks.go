@@ -334,7 +334,7 @@ func (d *decoder) checkSlowAfter(path string, slow Duration, m *Monitor) {
 func (d *decoder) checkExpiryWarning(path string, w Days) {
 	p := path + ".cert_expiry_warning"
 	if w.Duration > 398*24*time.Hour && !d.hasProblem(p) {
-		d.add(d.posAt(p), p, fmt.Sprintf("cert_expiry_warning %s is longer than any certificate lives", Duration{w.Duration}),
+		d.add(d.posAt(p), p, fmt.Sprintf("cert_expiry_warning %s is longer than any certificate lives", Duration(w)),
 			`public certificates last at most 398 days; e.g. "14d"`)
 	}
 }
