@@ -137,9 +137,10 @@ func recoverPanics(logger *slog.Logger, next http.Handler) http.Handler {
 	})
 }
 
-// requireToken authenticates /api/v1 requests with "Authorization: Bearer <token>" and writes
-// the audit entry before the request is handled: an API action that cannot be audited is refused.
-func requireToken(logger *slog.Logger, store Store, now func() time.Time, next http.Handler) http.Handler {
+// requireToken authenticates requests with "Authorization: Bearer <token>". With audit, it
+// writes the audit entry before the request is handled: an API action that cannot be audited is
+// refused. (Metrics scrapes are authenticated but not audited: they are not actions.)
+func requireToken(logger *slog.Logger, store Store, now func() time.Time, audit bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		secret, ok := bearerToken(r)
@@ -160,6 +161,11 @@ func requireToken(logger *slog.Logger, store Store, now func() time.Time, next h
 			return
 		}
 		at := now()
+		if !audit {
+			store.TouchToken(tok.Name, at)
+			next.ServeHTTP(w, r)
+			return
+		}
 		if _, err := store.AppendAudit(r.Context(), upkeep.AuditEntry{
 			Time:       at,
 			Token:      tok.Name,

@@ -8,6 +8,10 @@ func addRoutes(mux *http.ServeMux, cfg Config) {
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", handleReadyz(cfg.Store, cfg.Runtime))
 	mux.Handle("GET /{$}", handleIndex(cfg.Runtime, cfg.Version))
+	// Heartbeat pings (Healthchecks.io protocol): public, the uuid or ping key is the secret.
+	if cfg.Heartbeats != nil {
+		mux.Handle("/ping/", cfg.Heartbeats.Handler())
+	}
 
 	// Token-protected API. Everything under /api/v1/ passes through requireToken, including
 	// unknown paths, so the API's shape is not visible without a token. Unknown paths and wrong
@@ -17,5 +21,14 @@ func addRoutes(mux *http.ServeMux, cfg Config) {
 	api.Handle("POST /api/v1/reload", handleReload(cfg.Runtime))
 	api.Handle("GET /api/v1/tokens", handleTokens(cfg.Store))
 	api.Handle("GET /api/v1/audit", handleAudit(cfg.Store))
-	mux.Handle("/api/v1/", requireToken(cfg.Logger, cfg.Store, cfg.Now, api))
+	if cfg.Monitoring != nil {
+		api.Handle("GET /api/v1/monitors", handleMonitors(cfg))
+		api.Handle("GET /api/v1/monitors/{name}", handleMonitor(cfg))
+		api.Handle("GET /api/v1/monitors/{name}/results", handleMonitorResults(cfg.Monitoring, cfg.Store, cfg.Now))
+		api.Handle("GET /api/v1/monitors/{name}/transitions", handleMonitorTransitions(cfg.Monitoring, cfg.Store, cfg.Now))
+	}
+	mux.Handle("/api/v1/", requireToken(cfg.Logger, cfg.Store, cfg.Now, true, api))
+
+	// Prometheus metrics: public unless server.metrics_auth asks for a token.
+	mux.Handle("GET /metrics", handleMetrics(cfg))
 }

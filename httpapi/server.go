@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/upkeep-dev/upkeep"
 	"github.com/upkeep-dev/upkeep/policy"
 )
@@ -21,6 +23,7 @@ type Store interface {
 	Tokens(ctx context.Context) ([]upkeep.Token, error)
 	AppendAudit(ctx context.Context, e upkeep.AuditEntry) (int64, error)
 	Audit(ctx context.Context, beforeID int64, limit int) ([]upkeep.AuditEntry, error)
+	MonitorHistory
 }
 
 // Runtime is the running program as the API sees it: the policy in force and a way to reload it.
@@ -36,9 +39,13 @@ type Runtime interface {
 
 // Config holds the dependencies of the handler.
 type Config struct {
-	Logger  *slog.Logger
-	Store   Store
-	Runtime Runtime
+	Logger     *slog.Logger
+	Store      Store
+	Runtime    Runtime
+	Monitoring Monitoring
+	Heartbeats Heartbeats
+	// Metrics is gathered for /metrics; nil means no /metrics.
+	Metrics prometheus.Gatherer
 	Version string
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time

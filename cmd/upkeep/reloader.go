@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -23,6 +24,8 @@ type reloader struct {
 	logger *slog.Logger
 	load   func() (*policy.Policy, error)
 	src    policySource
+	// apply puts a new valid policy into effect (monitors, heartbeats, ...); nil: nothing to do.
+	apply func(ctx context.Context, p *policy.Policy) error
 
 	mu      sync.Mutex // serialises Reload
 	current atomic.Pointer[applied]
@@ -36,8 +39,8 @@ type applied struct {
 	at     time.Time
 }
 
-func newReloader(logger *slog.Logger, src policySource, load func() (*policy.Policy, error), initial *policy.Policy) *reloader {
-	rt := &reloader{logger: logger, load: load, src: src}
+func newReloader(logger *slog.Logger, src policySource, load func() (*policy.Policy, error), apply func(context.Context, *policy.Policy) error, initial *policy.Policy) *reloader {
+	rt := &reloader{logger: logger, load: load, src: src, apply: apply}
 	rt.current.Store(&applied{policy: initial, at: time.Now()})
 	rt.lastSeen = sha256.Sum256(initial.Source)
 	return rt
@@ -81,6 +84,12 @@ func (rt *reloader) Reload(ctx context.Context) error {
 	if next.Server.Log != old.Server.Log {
 		rt.logger.Warn("server.log changed; restart upkeep to apply it")
 		next.Server.Log = old.Server.Log
+	}
+	if rt.apply != nil {
+		if err := rt.apply(ctx, next); err != nil {
+			rt.logger.Error("applying the new policy failed; keeping the previous one", "err", err)
+			return fmt.Errorf("applying the new policy: %w", err)
+		}
 	}
 	rt.current.Store(&applied{policy: next, at: time.Now()})
 	rt.logger.Info("policy reloaded", "summary", next.Summary())

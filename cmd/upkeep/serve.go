@@ -97,8 +97,21 @@ func serve(ctx context.Context, e *env, g *globalFlags, listenFlag string, watch
 		o.listen = actual
 	}
 
-	rt := newReloader(logger, src, load, pol)
-	handler := httpapi.New(httpapi.Config{Logger: logger, Store: db, Runtime: rt, Version: versionString()})
+	reg := httpapi.NewRegistry()
+	mon := newMonitoring(db, logger, reg)
+	if err := mon.apply(ctx, pol); err != nil {
+		return err
+	}
+	rt := newReloader(logger, src, load, mon.apply, pol)
+	handler := httpapi.New(httpapi.Config{
+		Logger:     logger,
+		Store:      db,
+		Runtime:    rt,
+		Monitoring: mon.engine,
+		Heartbeats: mon.heartbeats,
+		Metrics:    reg,
+		Version:    versionString(),
+	})
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -108,6 +121,18 @@ func serve(ctx context.Context, e *env, g *globalFlags, listenFlag string, watch
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// If the engine stops by itself (its store failed), the whole server stops: serving a
+	// status without monitoring would be a lie.
+	serveCtx, stopServing := context.WithCancel(ctx)
+	defer stopServing()
+	engineDone := make(chan error, 1)
+	go func() {
+		err := mon.engine.Run(runCtx)
+		if runCtx.Err() == nil {
+			stopServing()
+		}
+		engineDone <- err
+	}()
 	if watch {
 		loop, err := rt.watch()
 		if err != nil {
@@ -120,7 +145,14 @@ func serve(ctx context.Context, e *env, g *globalFlags, listenFlag string, watch
 
 	logger.Info("upkeep started", "version", versionString(), "policy", src.String(), "data", dir, "listen", pol.Server.Listen)
 	fmt.Fprintf(e.stdout, "Upkeep is serving at %s (policy: %s, data: %s)\n", policy.DerivePublicURL(pol.Server.Listen), src, dir)
-	return serveUntilDone(ctx, logger, srv, ln, shutdownGrace)
+	err = serveUntilDone(serveCtx, logger, srv, ln, shutdownGrace)
+	// The engine stops after the HTTP server, so that pings answered "OK" reach it; it flushes
+	// its results and transitions before the store closes.
+	cancel()
+	if eerr := <-engineDone; eerr != nil && !errors.Is(eerr, context.Canceled) {
+		return fmt.Errorf("monitoring engine: %w", eerr)
+	}
+	return err
 }
 
 // serveUntilDone serves until ctx ends, then shuts down gracefully: the listener closes at once,

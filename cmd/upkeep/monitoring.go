@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/upkeep-dev/upkeep/check"
+	"github.com/upkeep-dev/upkeep/engine"
+	"github.com/upkeep-dev/upkeep/heartbeat"
+	"github.com/upkeep-dev/upkeep/policy"
+	"github.com/upkeep-dev/upkeep/store/sqlite"
+)
+
+// monitorFactory builds what the engine runs for each monitor: a check for active monitors,
+// the heartbeat service's evaluator for passive ones.
+type monitorFactory struct {
+	// publicURL is that of the policy being applied: relative check URLs ("/healthz") resolve
+	// against it.
+	publicURL  atomic.Pointer[string]
+	heartbeats *heartbeat.Service
+}
+
+func (f *monitorFactory) Checker(m policy.Monitor) (engine.Checker, error) {
+	u := f.publicURL.Load()
+	if u == nil {
+		return nil, errors.New("no policy applied")
+	}
+	c, err := check.New(m, check.Options{PublicURL: *u, Version: version})
+	if err != nil {
+		return nil, fmt.Errorf("monitor %s: %w", m.Name, err)
+	}
+	return c, nil
+}
+
+func (f *monitorFactory) Evaluator(m policy.Monitor) (engine.Evaluator, error) {
+	return f.heartbeats.Evaluator(m)
+}
+
+// monitoring is the running monitoring: the engine and the heartbeat service that feeds it.
+type monitoring struct {
+	engine     *engine.Engine
+	heartbeats *heartbeat.Service
+	factory    *monitorFactory
+}
+
+func newMonitoring(db *sqlite.DB, logger *slog.Logger, reg prometheus.Registerer) *monitoring {
+	f := &monitorFactory{}
+	eng := engine.New(engine.Config{
+		Store:      db,
+		Factory:    f,
+		Logger:     logger.With("component", "engine"),
+		Registerer: reg,
+		StoreStats: func() engine.StoreStats {
+			s := db.Stats()
+			return engine.StoreStats{Batches: s.Batches, Writes: s.Writes, LastBatchSize: s.LastBatchSize, MaxBatchSize: s.MaxBatchSize, QueueDepth: s.QueueDepth}
+		},
+	})
+	f.heartbeats = heartbeat.New(db, eng, logger.With("component", "heartbeat"), time.Now)
+	return &monitoring{engine: eng, heartbeats: f.heartbeats, factory: f}
+}
+
+// apply puts the monitors of p into effect: heartbeats first (their uuids and slugs), then the
+// engine, which builds a check or an evaluator for every monitor.
+func (m *monitoring) apply(ctx context.Context, p *policy.Policy) error {
+	u := p.Server.PublicURL
+	m.factory.publicURL.Store(&u)
+	if err := m.heartbeats.Apply(ctx, p); err != nil {
+		return fmt.Errorf("heartbeats: %w", err)
+	}
+	if err := m.engine.Apply(ctx, p); err != nil {
+		return fmt.Errorf("monitors: %w", err)
+	}
+	return nil
+}
