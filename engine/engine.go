@@ -367,6 +367,9 @@ func (e *Engine) transition(m *monitor, to upkeep.State, at time.Time, cause str
 	e.pmu.Lock()
 	e.pendingTs = append(e.pendingTs, t)
 	e.pmu.Unlock()
+	// A transition is stored at once, not with the next batch of results: it is what incidents
+	// and uptime are made of, and a crash must not take one that the API has already shown.
+	e.kick()
 	e.metrics.transitions.WithLabelValues(string(to)).Inc()
 	e.log.Info("monitor state changed", "monitor", m.name, "from", t.From, "to", to, "at", at, "cause", cause)
 }
