@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"log/slog"
 	"slices"
 	"sync"
@@ -273,6 +274,7 @@ func (e *Engine) Apply(ctx context.Context, p *policy.Policy) error {
 		}
 		// Removed now, or while Upkeep was stopped: either way its last state no longer holds.
 		e.unschedule(m)
+		release(m.checker)
 		e.transition(m, upkeep.StateUnknown, now, "monitor removed")
 		delete(e.monitors, name)
 		e.metrics.forget(name)
@@ -314,6 +316,7 @@ func (e *Engine) build(m policy.Monitor) (c Checker, ev Evaluator, err error) {
 func (e *Engine) configure(m *monitor, pm policy.Monitor, c Checker, ev Evaluator, now time.Time) {
 	old := m.pol
 	m.pol = pm
+	release(m.checker)
 	m.checker, m.evaluator = c, ev
 	m.conf.downAfter, m.conf.upAfter = pm.DownAfter, pm.UpAfter
 	switch {
@@ -341,6 +344,15 @@ func (e *Engine) configure(m *monitor, pm policy.Monitor, c Checker, ev Evaluato
 	m.phase = phaseOf(m.name, every)
 	m.next = nextSlot(m.phase, every, now.Add(-time.Nanosecond)) // a slot at now is due now
 	e.sched.push(m)
+}
+
+// release frees what a replaced checker holds (connection pools, idle connections), if it
+// holds anything. A check may still be running on it, so closing happens on its own goroutine
+// and never under the engine's lock.
+func release(c Checker) {
+	if cl, ok := c.(io.Closer); ok {
+		go func() { _ = cl.Close() }()
+	}
 }
 
 func (e *Engine) unschedule(m *monitor) {
