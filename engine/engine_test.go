@@ -49,7 +49,7 @@ func (s *script) set(name string, o upkeep.State) {
 	s.mu.Unlock()
 }
 
-func (s *script) Checker(m policy.Monitor) (Checker, error) { return scriptChecker{s, m.Name}, nil }
+func (s *script) Checker(m policy.Monitor) (Checker, error)     { return scriptChecker{s, m.Name}, nil }
 func (s *script) Evaluator(m policy.Monitor) (Evaluator, error) { return nil, nil }
 
 type scriptChecker struct {

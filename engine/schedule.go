@@ -89,13 +89,12 @@ func (e *Engine) schedule(ctx, checks context.Context) {
 		if len(due) > 0 {
 			continue // dispatching may have taken a while: look again before sleeping
 		}
-		var fire <-chan time.Time
-		if wait >= 0 {
-			timer.Reset(wait)
-			fire = timer.C()
+		if wait < 0 {
+			wait = time.Hour // nothing scheduled: look again now and then anyway
 		}
+		timer.Reset(wait)
 		select {
-		case <-fire:
+		case <-timer.C():
 		case <-e.wake:
 			timer.Stop()
 		case <-ctx.Done():
