@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -13,7 +14,7 @@ func handleMetrics(cfg Config) http.Handler {
 	if cfg.Metrics == nil {
 		return http.NotFoundHandler()
 	}
-	metrics := promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{ErrorLog: nil, ErrorHandling: promhttp.ContinueOnError})
+	metrics := promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 	protected := requireToken(cfg.Logger, cfg.Store, cfg.Now, false, metrics)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p := cfg.Runtime.Policy(); p != nil && p.Server.MetricsAuth {
@@ -27,6 +28,6 @@ func handleMetrics(cfg Config) http.Handler {
 // NewRegistry is what serve uses: Go runtime and process metrics plus whatever the engine registers.
 func NewRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return reg
 }
