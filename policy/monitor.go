@@ -19,6 +19,9 @@ type Monitor struct {
 	DownAfter Confirmation `yaml:"down_after" jsonschema:"default=1,description=How long a failure must last before the monitor is down: a number of failed checks in a row (\"3 failures\") or a duration (\"3m\"). Default: the first failure."`
 	UpAfter   Confirmation `yaml:"up_after" jsonschema:"default=1,description=How long a recovery must last before the monitor is up again: a number of successful checks in a row (\"2 successes\") or a duration. Default: the first success."`
 	Paused    bool         `yaml:"paused" jsonschema:"description=Do not run the check; the monitor shows as paused and its time counts as no data."`
+	// Escalation and IncidentOn say how an outage of the monitor is handled (see escalation.go).
+	Escalation string `yaml:"escalation" policy:"ref=escalation" jsonschema:"description=Name of the escalation that incidents opened by this monitor follow. Default: its service's\\, else the escalation named default\\, if there is one."`
+	IncidentOn string `yaml:"incident_on" jsonschema:"enum=down,enum=degraded,default=down,description=The state that opens an incident: down\\, or degraded (which includes down)."`
 
 	HTTP      *HTTPCheck      `yaml:"http" jsonschema:"description=Request a URL and check the answer."`
 	TCP       *TCPCheck       `yaml:"tcp" jsonschema:"description=Connect to host:port (optionally send and expect)."`

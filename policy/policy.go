@@ -87,7 +87,8 @@ type Service struct {
 	Title       string     `yaml:"title" jsonschema:"description=Name shown to people (on the status page). Default: the name."`
 	Description string     `yaml:"description" jsonschema:"description=What the service is\\, for the people reading the policy and the status page."`
 	Objectives  Objectives `yaml:"objectives" jsonschema:"description=Continuity objectives from the business impact analysis."`
-	DependsOn   []string   `yaml:"depends_on" policy:"ref=service" jsonschema:"description=Names of other services this one needs to work."`
+	DependsOn   []string   `yaml:"depends_on" policy:"ref=service" jsonschema:"description=Names of other services this one needs to work. While a service it depends on has an open incident\\, an outage of this one joins that incident instead of paging on its own."`
+	Escalation  string     `yaml:"escalation" policy:"ref=escalation" jsonschema:"description=Name of the escalation that incidents of this service follow. Default: the escalation named default\\, if there is one."`
 }
 
 // Objectives are the continuity targets of a service. Zero values mean "no objective".
@@ -100,18 +101,6 @@ type Objectives struct {
 // Channel is a way to reach people. Channel kinds (e-mail, SMS, chat) arrive with the alerting
 // feature; until then a channel has a name (its key in the channels map) and no settings.
 type Channel struct{}
-
-// Escalation says whom to notify, and after how long, while an incident lasts.
-type Escalation struct {
-	Name  string           `yaml:"name" policy:"name" jsonschema:"required,description=Name of the escalation policy."`
-	Steps []EscalationStep `yaml:"steps" jsonschema:"description=Steps in order; each step notifies its channels once the incident is that old."`
-}
-
-// EscalationStep is one step of an escalation.
-type EscalationStep struct {
-	After  Duration `yaml:"after" jsonschema:"description=How long after the incident starts this step runs\\, e.g. \"3m\". Default: at once."`
-	Notify []string `yaml:"notify" policy:"ref=channel" jsonschema:"description=Names of the channels to notify."`
-}
 
 // Maintenance is a planned downtime window. Its schedule arrives with the incidents feature.
 type Maintenance struct {

@@ -166,6 +166,7 @@ func (d *decoder) check(p *Policy) {
 	}
 	d.checkDependencies(p.Services)
 	d.checkMonitors(p.Monitors)
+	d.checkEscalations(p.Escalations)
 }
 
 // hasProblem reports whether a problem has been found at path already.
