@@ -1,0 +1,126 @@
+package sqlite
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/upkeep-dev/upkeep"
+	"github.com/upkeep-dev/upkeep/incident"
+)
+
+func TestIncidentsAndOutbox(t *testing.T) {
+	db := openTestDB(t)
+	ctx := t.Context()
+	t0 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+
+	// Transitions are read in id order across monitors, from a watermark.
+	err := db.RecordMonitoring(ctx, nil, []upkeep.Transition{
+		{Monitor: "a", From: upkeep.StateUp, To: upkeep.StateDown, At: t0, Cause: "boom"},
+		{Monitor: "b", From: upkeep.StateUp, To: upkeep.StateDown, At: t0.Add(time.Second), Cause: "bang"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := db.TransitionsAfter(ctx, 0, 10)
+	if err != nil || len(ts) != 2 || ts[0].Monitor != "a" || ts[1].Monitor != "b" || ts[1].ID <= ts[0].ID || ts[0].Cause != "boom" {
+		t.Fatalf("TransitionsAfter = %+v, %v", ts, err)
+	}
+	if more, _ := db.TransitionsAfter(ctx, ts[1].ID, 10); len(more) != 0 {
+		t.Errorf("after the last: %+v", more)
+	}
+
+	var first, second incident.Incident
+	var added []bool
+	err = db.IncidentTx(ctx, func(tx incident.Tx) error {
+		added = nil
+		if err := tx.SetWatermark(ts[1].ID); err != nil {
+			return err
+		}
+		first = incident.Incident{Title: "a down", Status: incident.StatusInvestigating, Impact: incident.ImpactMajor,
+			Services: []string{"api"}, Automatic: true, StartedAt: t0, OpenedAt: t0,
+			Monitors: []incident.Member{{Monitor: "a", Service: "api", State: upkeep.StateDown, Failing: true, Since: t0}}}
+		if err := tx.InsertIncident(&first); err != nil {
+			return err
+		}
+		second = incident.Incident{Title: "manual", Status: incident.StatusIdentified, Impact: incident.ImpactMinor, StartedAt: t0, OpenedAt: t0,
+			ResolvedAt: t0.Add(time.Hour)}
+		if err := tx.InsertIncident(&second); err != nil {
+			return err
+		}
+		if err := tx.AddUpdate(first.ID, incident.Update{At: t0, Kind: incident.UpdateEvent, Status: incident.StatusInvestigating, Message: "a is down"}); err != nil {
+			return err
+		}
+		for range 2 {
+			ok, err := tx.Enqueue(incident.Notification{Key: "k1", Incident: first.ID, Channel: "mail", Event: incident.EventDown,
+				Payload: incident.Payload{Title: "a down", At: t0}})
+			if err != nil {
+				return err
+			}
+			added = append(added, ok)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(added) != 2 || !added[0] || added[1] {
+		t.Errorf("enqueue the same key twice: added %v, want [true false]", added)
+	}
+	err = db.IncidentTx(ctx, func(tx incident.Tx) error {
+		wm, err := tx.Watermark()
+		if err != nil || wm != ts[1].ID {
+			t.Errorf("watermark = %d, %v", wm, err)
+		}
+		open, err := tx.OpenIncidents()
+		if err != nil || len(open) != 1 || open[0].ID != first.ID || len(open[0].Monitors) != 1 || !open[0].Monitors[0].Failing {
+			t.Errorf("open incidents = %+v, %v", open, err)
+		}
+		ch, err := tx.NotifiedChannels(first.ID)
+		if err != nil || len(ch) != 1 || ch[0] != "mail" {
+			t.Errorf("notified = %v, %v", ch, err)
+		}
+		return tx.SetReport(second.ID, incident.Report{Cause: "disk", Timeline: []incident.TimelineEntry{{At: t0, Text: "x"}}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	list, err := db.Incidents(ctx, "", 10)
+	if err != nil || len(list) != 2 || list[0].ID != first.ID || list[1].ID != second.ID {
+		t.Fatalf("Incidents = %+v, %v", list, err)
+	}
+	if resolved, _ := db.Incidents(ctx, "resolved", 10); len(resolved) != 1 || resolved[0].Report == nil || resolved[0].Report.Cause != "disk" {
+		t.Errorf("resolved = %+v", resolved)
+	}
+	got, err := db.Incident(ctx, first.ID)
+	if err != nil || len(got.Updates) != 1 || got.Services[0] != "api" || !got.Automatic || !got.StartedAt.Equal(t0) {
+		t.Errorf("Incident = %+v, %v", got, err)
+	}
+	if _, err := db.Incident(ctx, 999); !errors.Is(err, upkeep.ErrNotFound) {
+		t.Errorf("missing incident: %v", err)
+	}
+
+	pending, err := db.PendingNotifications(ctx, 10)
+	if err != nil || len(pending) != 1 || pending[0].Payload.Title != "a down" {
+		t.Fatalf("pending = %+v, %v", pending, err)
+	}
+	n := pending[0]
+	if err := db.MarkRetry(ctx, n.ID, 1, t0.Add(time.Minute), "timeout"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.MarkFailed(ctx, n.ID, t0, 2, "refused"); err != nil {
+		t.Fatal(err)
+	}
+	failed, err := db.Notifications(ctx, incident.StateFailed, 0)
+	if err != nil || len(failed) != 1 || failed[0].LastError != "refused" || failed[0].Attempts != 2 {
+		t.Errorf("failed = %+v, %v", failed, err)
+	}
+	if p, _ := db.PendingNotifications(ctx, 10); len(p) != 0 {
+		t.Errorf("still pending: %+v", p)
+	}
+	key, err := db.AckKey(ctx)
+	if err != nil || len(key) != 32 {
+		t.Errorf("ack key = %x, %v", key, err)
+	}
+}
