@@ -22,6 +22,11 @@ func TestDocsExamples(t *testing.T) {
 		"PRIMARY_DSN":      "postgres://monitor:pw@db.internal:5432/app",
 		"REPLICA_DSN":      "host=replica.internal user=monitor password=pw dbname=app",
 		"SHOP_DB_PASSWORD": "pw",
+		// Secrets of the channels examples.
+		"SMTP_PASSWORD":         "smtp-pw",
+		"TWILIO_AUTH_TOKEN":     "twilio-token",
+		"SLACK_WEBHOOK_URL":     "https://hooks.slack.com/services/T0/B0/x",
+		"PAGERDUTY_ROUTING_KEY": "0123456789abcdef0123456789abcdef",
 	})
 	blocks := yamlBlocks(string(doc))
 	if len(blocks) < 10 {

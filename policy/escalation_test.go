@@ -16,7 +16,7 @@ monitors:
   - {name: db-ping, service: db, tcp: {address: "localhost:5432"}, incident_on: degraded}
   - {name: api-slow, service: api, http: {url: "http://localhost/"}, escalation: default}
   - {name: lonely, http: {url: "http://localhost/"}}
-channels: {ops-mail: {}, oncall-sms: {}}
+channels: {ops-mail: {ntfy: {topic: ops}}, oncall-sms: {ntfy: {topic: oncall}}}
 escalations:
   - name: default
     steps:
@@ -48,7 +48,7 @@ escalations:
 			t.Errorf("EscalationFor(%q, %q) = %v, want %s", tc.service, tc.monitor, got, tc.want)
 		}
 	}
-	p2, err := Parse("t.yaml", []byte("escalations: [{name: other, steps: [{notify: [x]}]}]\nchannels: {x: {}}\n"), nil)
+	p2, err := Parse("t.yaml", []byte("escalations: [{name: other, steps: [{notify: [x]}]}]\nchannels: {x: {ntfy: {topic: x}}}\n"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,11 +68,11 @@ func TestEscalationInvalid(t *testing.T) {
 			[]string{`monitors[0].escalation: unknown escalation "nope"`}},
 		{"bad incident_on", "monitors: [{name: a, http: {url: 'http://x/'}, incident_on: up}]\n",
 			[]string{`monitors[0].incident_on`}},
-		{"steps out of order", "channels: {x: {}}\nescalations: [{name: e, steps: [{after: 5m, notify: [x]}, {after: 1m, notify: [x]}]}]\n",
+		{"steps out of order", "channels: {x: {ntfy: {topic: x}}}\nescalations: [{name: e, steps: [{after: 5m, notify: [x]}, {after: 1m, notify: [x]}]}]\n",
 			[]string{`escalations[0].steps[1].after: step after 1m comes before the previous step's 5m`}},
 		{"empty step", "escalations: [{name: e, steps: [{after: 5m}]}]\n",
 			[]string{`escalations[0].steps[0]: the step notifies no channel`}},
-		{"fast reminders", "channels: {x: {}}\nescalations: [{name: e, steps: [{notify: [x]}], repeat_every: 10s}]\n",
+		{"fast reminders", "channels: {x: {ntfy: {topic: x}}}\nescalations: [{name: e, steps: [{notify: [x]}], repeat_every: 10s}]\n",
 			[]string{`escalations[0].repeat_every: reminders every "10s" are too frequent`}},
 		{"reminders without steps", "escalations: [{name: e, repeat_every: 10m}]\n",
 			[]string{`escalations[0].repeat_every: reminders need a step`}},

@@ -45,7 +45,7 @@ type Policy struct {
 	Server       Server                 `yaml:"server" jsonschema:"description=How Upkeep itself runs: where it listens\\, its public address\\, where it keeps its data\\, how it logs."`
 	Services     []Service              `yaml:"services" policy:"names=service" jsonschema:"description=The services the policy is about\\, with their continuity objectives. Monitors\\, backups and the status page refer to them by name."`
 	Monitors     []Monitor              `yaml:"monitors" policy:"names=monitor" jsonschema:"description=Checks that watch the services. The check settings arrive with the monitoring feature; for now a monitor has a name and a service."`
-	Channels     map[string]Channel     `yaml:"channels" policy:"names=channel" jsonschema:"description=Ways to reach people (e-mail\\, SMS\\, chat)\\, keyed by name. Channel kinds arrive with the alerting feature; for now a channel is only a name."`
+	Channels     map[string]Channel     `yaml:"channels" policy:"names=channel" jsonschema:"description=Ways to reach people (e-mail\\, SMS\\, chat\\, push\\, webhooks\\, PagerDuty\\, Opsgenie)\\, keyed by name. Escalations notify them by name."`
 	Escalations  []Escalation           `yaml:"escalations" policy:"names=escalation" jsonschema:"description=Who is told when\\, while an incident lasts."`
 	Maintenance  []Maintenance          `yaml:"maintenance" policy:"names=maintenance window" jsonschema:"description=Planned downtime. The schedule arrives with the incidents feature; for now a window has a name and the services it covers."`
 	StatusPage   *StatusPage            `yaml:"status_page" jsonschema:"description=The public status page."`
@@ -97,10 +97,6 @@ type Objectives struct {
 	RPO          Duration `yaml:"rpo" jsonschema:"description=Recovery point objective: how much recent data may be lost\\, e.g. \"1h\"."`
 	RTO          Duration `yaml:"rto" jsonschema:"description=Recovery time objective: how long a recovery may take\\, e.g. \"15m\"."`
 }
-
-// Channel is a way to reach people. Channel kinds (e-mail, SMS, chat) arrive with the alerting
-// feature; until then a channel has a name (its key in the channels map) and no settings.
-type Channel struct{}
 
 // Maintenance is a planned downtime window. Its schedule arrives with the incidents feature.
 type Maintenance struct {

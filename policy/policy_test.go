@@ -95,8 +95,8 @@ services:
 monitors:
   - {name: api-health, service: api, http: {url: /}}
 channels:
-  ops-mail: {}
-  oncall-sms:
+  ops-mail: {email: {smtp: {host: smtp.example.com, from: upkeep@example.com}, to: [ops@example.com]}}
+  oncall-sms: {ntfy: {topic: oncall}}
 escalations:
   - name: default
     steps:
@@ -327,9 +327,9 @@ func TestParseInvalid(t *testing.T) {
 		},
 		{
 			name: "settings of sections that have none yet",
-			doc:  "channels:\n  ops-mail:\n    email: {to: [ops@example.com]}\n",
+			doc:  "destinations:\n  onsite:\n    path: /var/backups/upkeep\n",
 			want: []string{
-				`p.yaml:3:5: channels.ops-mail.email: unknown key "email" (nothing can be set here in this version of Upkeep)`,
+				`p.yaml:3:5: destinations.onsite.path: unknown key "path" (nothing can be set here in this version of Upkeep)`,
 			},
 		},
 		{

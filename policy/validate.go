@@ -166,6 +166,7 @@ func (d *decoder) check(p *Policy) {
 	}
 	d.checkDependencies(p.Services)
 	d.checkMonitors(p.Monitors)
+	d.checkChannels(p.Channels)
 	d.checkEscalations(p.Escalations)
 }
 
