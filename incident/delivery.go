@@ -1,0 +1,329 @@
+package incident
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// Event is a notification as a channel receives it (the notify package's Event has the same
+// fields; serve converts).
+type Event struct {
+	Kind     string // EventDown, EventDegraded, EventRecovered, ...
+	Key      string // idempotency key: a receiver that sees it twice drops the repeat
+	At       time.Time
+	Incident EventIncident
+	Monitor  string
+	State    string
+	Cause    string
+	Step     int
+}
+
+// EventIncident is the incident as a notification tells it.
+type EventIncident struct {
+	ID         int64
+	Title      string
+	Status     string
+	Impact     string
+	Services   []string
+	Monitors   []string
+	StartedAt  time.Time
+	ResolvedAt time.Time
+	URL        string
+	AckURL     string
+	Message    string
+}
+
+// Sender hands an event to one channel.
+type Sender interface {
+	Send(ctx context.Context, ev Event) error
+}
+
+// SenderFunc adapts a function to Sender.
+type SenderFunc func(ctx context.Context, ev Event) error
+
+// Send calls f.
+func (f SenderFunc) Send(ctx context.Context, ev Event) error { return f(ctx, ev) }
+
+// DeliveryConfig configures the delivery workers.
+type DeliveryConfig struct {
+	// Senders returns the sender of a channel, false if the policy has no such channel.
+	Senders func(channel string) (Sender, bool)
+	// IsPermanent reports whether a send error must not be retried; errors wrapping
+	// ErrPermanent always are.
+	IsPermanent func(error) bool
+	// MaxAttempts is how often a notification is tried before it is marked failed (default 12:
+	// with the backoff below, about 50 minutes of trying).
+	MaxAttempts int
+	// Rate and Burst limit each channel (default 10 per second, bursts of 50).
+	Rate  float64
+	Burst int
+	// SendTimeout bounds one attempt (default 30s).
+	SendTimeout time.Duration
+	// Jitter returns a number in [0, 1) (default math/rand/v2); tests fix it.
+	Jitter func() float64
+}
+
+// Backoff bounds: attempt n waits between half and all of min(backoffBase * 2^(n-1), backoffMax).
+const (
+	backoffBase = 5 * time.Second
+	backoffMax  = 10 * time.Minute
+)
+
+// Backoff returns the wait before attempt+1, after attempt attempts failed, for a jitter j in
+// [0, 1): "equal jitter", so retries of many notifications spread out but never come sooner
+// than half the nominal wait.
+func Backoff(attempt int, j float64) time.Duration {
+	d := backoffBase
+	for i := 1; i < attempt && d < backoffMax; i++ {
+		d *= 2
+	}
+	d = min(d, backoffMax)
+	return d/2 + time.Duration(j*float64(d/2))
+}
+
+// Delivery sends the outbox's pending notifications: one worker per channel, so a slow or
+// failing channel delays only itself, and nothing here runs on the engine's goroutines.
+type Delivery struct {
+	m   *Manager
+	cfg DeliveryConfig
+	log *slog.Logger
+
+	wake chan struct{}
+
+	mu       sync.Mutex
+	inflight map[int64]bool
+	queues   map[string]chan Notification
+}
+
+// NewDelivery returns the delivery workers of m's outbox; m wakes them when it enqueues.
+func NewDelivery(m *Manager, cfg DeliveryConfig) *Delivery {
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 12
+	}
+	if cfg.Rate <= 0 {
+		cfg.Rate = 10
+	}
+	if cfg.Burst <= 0 {
+		cfg.Burst = 50
+	}
+	if cfg.SendTimeout <= 0 {
+		cfg.SendTimeout = 30 * time.Second
+	}
+	if cfg.Jitter == nil {
+		cfg.Jitter = rand.Float64
+	}
+	if cfg.Senders == nil {
+		cfg.Senders = func(string) (Sender, bool) { return nil, false }
+	}
+	d := &Delivery{m: m, cfg: cfg, log: m.log, wake: make(chan struct{}, 1),
+		inflight: map[int64]bool{}, queues: map[string]chan Notification{}}
+	m.notify = d.Wake
+	return d
+}
+
+// Wake makes the workers look at the outbox now.
+func (d *Delivery) Wake() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run sends pending notifications until ctx ends. Notifications left pending (not sent, or
+// sent but not yet marked) are sent by the next Run, after a restart.
+func (d *Delivery) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	timer := d.m.clock.NewTimer(time.Minute)
+	defer timer.Stop()
+	for {
+		wait := time.Minute // a safety net; wake-ups and retry times come first
+		pending, err := d.m.store.PendingNotifications(ctx, 5000)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			d.log.Error("outbox: reading pending notifications failed", "err", err)
+			wait = 5 * time.Second
+		}
+		d.m.metrics.pending.Set(float64(len(pending)))
+		now := d.m.clock.Now()
+		for _, n := range pending {
+			if at := n.NextAttemptAt; at.After(now) {
+				wait = min(wait, at.Sub(now))
+				continue
+			}
+			if !d.dispatch(ctx, &wg, n) {
+				wait = min(wait, 100*time.Millisecond) // its channel's queue is full: soon
+			}
+		}
+		timer.Stop()
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-d.wake:
+		case <-timer.C():
+		}
+	}
+}
+
+// dispatch hands n to its channel's worker unless it is in flight already; false if the
+// worker's queue is full.
+func (d *Delivery) dispatch(ctx context.Context, wg *sync.WaitGroup, n Notification) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.inflight[n.ID] {
+		return true
+	}
+	q, ok := d.queues[n.Channel]
+	if !ok {
+		q = make(chan Notification, 256)
+		d.queues[n.Channel] = q
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d.worker(ctx, q)
+		}()
+	}
+	select {
+	case q <- n:
+		d.inflight[n.ID] = true
+		return true
+	default:
+		return false
+	}
+}
+
+func (d *Delivery) worker(ctx context.Context, q chan Notification) {
+	b := bucket{rate: d.cfg.Rate, burst: float64(d.cfg.Burst), tokens: float64(d.cfg.Burst)}
+	timer := d.m.clock.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case n := <-q:
+			if w := b.take(d.m.clock.Now()); w > 0 {
+				timer.Stop()
+				timer.Reset(w)
+				select {
+				case <-ctx.Done():
+					return
+				case <-timer.C():
+				}
+			}
+			d.deliver(ctx, n)
+			d.mu.Lock()
+			delete(d.inflight, n.ID)
+			d.mu.Unlock()
+			d.Wake()
+		}
+	}
+}
+
+// Flush sends, one after the other and without rate limits, every pending notification that
+// is due now; it is the delivery loop without goroutines, for tests and tools.
+func (d *Delivery) Flush(ctx context.Context) error {
+	pending, err := d.m.store.PendingNotifications(ctx, 5000)
+	if err != nil {
+		return err
+	}
+	now := d.m.clock.Now()
+	for _, n := range pending {
+		if !n.NextAttemptAt.After(now) {
+			d.deliver(ctx, n)
+		}
+	}
+	return nil
+}
+
+// deliver makes one attempt to send n and records its outcome.
+func (d *Delivery) deliver(ctx context.Context, n Notification) {
+	attempts := n.Attempts + 1
+	log := d.log.With("key", n.Key, "channel", n.Channel, "event", n.Event, "incident", n.Incident, "attempt", attempts)
+	fail := func(err error) {
+		now := d.m.clock.Now()
+		d.m.metrics.delivered.WithLabelValues(n.Channel, "failed").Inc()
+		log.Error("notification failed; not retrying", "err", err)
+		if merr := d.m.store.MarkFailed(ctx, n.ID, now, attempts, err.Error()); merr != nil {
+			log.Error("outbox: recording a failed notification", "err", merr)
+		}
+	}
+	s, ok := d.cfg.Senders(n.Channel)
+	if !ok {
+		fail(fmt.Errorf("%w: channel %q is not defined in the policy", ErrPermanent, n.Channel))
+		return
+	}
+	ev, err := d.event(ctx, n)
+	if err != nil {
+		log.Error("outbox: building the notification", "err", err)
+		return
+	}
+	sctx, cancel := context.WithTimeout(ctx, d.cfg.SendTimeout)
+	err = s.Send(sctx, ev)
+	cancel()
+	now := d.m.clock.Now()
+	switch {
+	case err == nil:
+		d.m.metrics.delivered.WithLabelValues(n.Channel, "sent").Inc()
+		d.m.metrics.delay.Observe(max(now.Sub(n.CreatedAt), 0).Seconds())
+		log.Info("notification sent")
+		// A crash before this write is the at-least-once window: the notification stays
+		// pending and is sent again, with the same key, after the restart.
+		if merr := d.m.store.MarkSent(context.WithoutCancel(ctx), n.ID, now, attempts); merr != nil {
+			log.Error("outbox: recording a sent notification; it may be sent again", "err", merr)
+		}
+	case ctx.Err() != nil:
+		// Shutting down: the attempt does not count; the notification stays pending.
+	case errors.Is(err, ErrPermanent) || (d.cfg.IsPermanent != nil && d.cfg.IsPermanent(err)) || attempts >= d.cfg.MaxAttempts:
+		fail(err)
+	default:
+		next := now.Add(Backoff(attempts, d.cfg.Jitter()))
+		d.m.metrics.delivered.WithLabelValues(n.Channel, "retry").Inc()
+		log.Warn("notification not sent; will retry", "err", err, "retry_at", next)
+		if merr := d.m.store.MarkRetry(ctx, n.ID, attempts, next, err.Error()); merr != nil {
+			log.Error("outbox: recording a retry", "err", merr)
+		}
+	}
+}
+
+func (d *Delivery) event(ctx context.Context, n Notification) (Event, error) {
+	u, ack, err := d.m.URLs(ctx, n.Incident, n.CreatedAt)
+	if err != nil {
+		return Event{}, err
+	}
+	p := n.Payload
+	return Event{
+		Kind: n.Event, Key: n.Key, At: p.At, Monitor: p.Monitor, State: p.State, Cause: p.Cause, Step: n.Step,
+		Incident: EventIncident{
+			ID: n.Incident, Title: p.Title, Status: string(p.Status), Impact: string(p.Impact),
+			Services: p.Services, Monitors: p.Monitors, StartedAt: p.StartedAt, ResolvedAt: p.ResolvedAt,
+			URL: u, AckURL: ack, Message: p.Message,
+		},
+	}, nil
+}
+
+// bucket is a token bucket: rate tokens a second, at most burst saved up.
+type bucket struct {
+	rate, burst, tokens float64
+	last                time.Time
+}
+
+// take takes a token and returns how long to wait before using it.
+func (b *bucket) take(now time.Time) time.Duration {
+	if !b.last.IsZero() {
+		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	}
+	b.last = now
+	b.tokens--
+	if b.tokens >= 0 {
+		return 0
+	}
+	return time.Duration(-b.tokens / b.rate * float64(time.Second))
+}
