@@ -12,6 +12,11 @@ func addRoutes(mux *http.ServeMux, cfg Config) {
 	if cfg.Heartbeats != nil {
 		mux.Handle("/ping/", cfg.Heartbeats.Handler())
 	}
+	// One-click acknowledgement links: public, the signed token is the secret.
+	if cfg.Incidents != nil {
+		mux.Handle("GET /ack/{token}", handleAck(cfg.Incidents))
+		mux.Handle("POST /ack/{token}", handleAck(cfg.Incidents))
+	}
 
 	// Token-protected API. Everything under /api/v1/ passes through requireToken, including
 	// unknown paths, so the API's shape is not visible without a token. Unknown paths and wrong
@@ -26,6 +31,15 @@ func addRoutes(mux *http.ServeMux, cfg Config) {
 		api.Handle("GET /api/v1/monitors/{name}", handleMonitor(cfg))
 		api.Handle("GET /api/v1/monitors/{name}/results", handleMonitorResults(cfg.Monitoring, cfg.Store, cfg.Now))
 		api.Handle("GET /api/v1/monitors/{name}/transitions", handleMonitorTransitions(cfg.Monitoring, cfg.Store, cfg.Now))
+	}
+	if cfg.Incidents != nil {
+		api.Handle("GET /api/v1/incidents", handleIncidents(cfg.Incidents))
+		api.Handle("POST /api/v1/incidents", handleOpenIncident(cfg.Incidents))
+		api.Handle("GET /api/v1/incidents/{id}", handleIncident(cfg.Incidents))
+		api.Handle("POST /api/v1/incidents/{id}/updates", handleIncidentUpdate(cfg.Incidents))
+		api.Handle("POST /api/v1/incidents/{id}/ack", handleIncidentAck(cfg.Incidents))
+		api.Handle("PUT /api/v1/incidents/{id}/report", handleIncidentReport(cfg.Incidents))
+		api.Handle("GET /api/v1/notifications", handleNotifications(cfg.Incidents))
 	}
 	mux.Handle("/api/v1/", requireToken(cfg.Logger, cfg.Store, cfg.Now, true, api))
 

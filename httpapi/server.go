@@ -44,6 +44,8 @@ type Config struct {
 	Runtime    Runtime
 	Monitoring Monitoring
 	Heartbeats Heartbeats
+	// Incidents serves the incidents API and the acknowledgement links; nil: neither.
+	Incidents Incidents
 	// Metrics is gathered for /metrics; nil means no /metrics.
 	Metrics prometheus.Gatherer
 	Version string

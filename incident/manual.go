@@ -273,3 +273,24 @@ func (m *Manager) URLs(ctx context.Context, id int64, created time.Time) (incide
 	}
 	return fmt.Sprintf("%s/api/v1/incidents/%d", base, id), base + "/ack/" + tok, nil
 }
+
+// List lists incidents, open first (see Store.Incidents).
+func (m *Manager) List(ctx context.Context, state string, limit int) ([]Incident, error) {
+	if state != "" && state != "open" && state != "resolved" {
+		return nil, invalid("state %q is not open or resolved", state)
+	}
+	return m.store.Incidents(ctx, state, limit)
+}
+
+// Get returns one incident with its updates and report.
+func (m *Manager) Get(ctx context.Context, id int64) (Incident, error) { return m.store.Incident(ctx, id) }
+
+// Notifications lists the outbox, newest first; state is pending, sent, failed or "".
+func (m *Manager) Notifications(ctx context.Context, state string, limit int) ([]Notification, error) {
+	switch state {
+	case "", StatePending, StateSent, StateFailed:
+	default:
+		return nil, invalid("state %q is not pending, sent or failed", state)
+	}
+	return m.store.Notifications(ctx, state, limit)
+}
