@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -67,9 +68,34 @@ func (f *apiFlags) client(e *env, g *globalFlags) (*apiClient, error) {
 // get fetches path and decodes the JSON answer into out. API errors come back as Go errors
 // carrying the server's own message.
 func (c *apiClient) get(ctx context.Context, path string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	return c.do(ctx, http.MethodGet, path, nil, out)
+}
+
+// post sends in as JSON to path and decodes the JSON answer into out.
+func (c *apiClient) post(ctx context.Context, path string, in, out any) error {
+	return c.do(ctx, http.MethodPost, path, in, out)
+}
+
+// put sends in as JSON to path and decodes the JSON answer into out.
+func (c *apiClient) put(ctx context.Context, path string, in, out any) error {
+	return c.do(ctx, http.MethodPut, path, in, out)
+}
+
+func (c *apiClient) do(ctx context.Context, method, path string, in, out any) error {
+	var reqBody io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		reqBody = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, reqBody)
 	if err != nil {
 		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Accept", "application/json")
@@ -82,7 +108,7 @@ func (c *apiClient) get(ctx context.Context, path string, out any) error {
 	if err != nil {
 		return fmt.Errorf("reading the answer of %s: %w", c.base+path, err)
 	}
-	if resp.StatusCode != http.StatusOK {
+	if resp.StatusCode/100 != 2 {
 		var apiErr struct{ Error, Detail string }
 		if json.Unmarshal(body, &apiErr) == nil && apiErr.Error != "" {
 			return fmt.Errorf("%s: %s: %s", path, apiErr.Error, apiErr.Detail)

@@ -13,6 +13,7 @@ import (
 	"github.com/upkeep-dev/upkeep/check"
 	"github.com/upkeep-dev/upkeep/engine"
 	"github.com/upkeep-dev/upkeep/heartbeat"
+	"github.com/upkeep-dev/upkeep/incident"
 	"github.com/upkeep-dev/upkeep/policy"
 	"github.com/upkeep-dev/upkeep/store/sqlite"
 )
@@ -47,6 +48,11 @@ type monitoring struct {
 	engine     *engine.Engine
 	heartbeats *heartbeat.Service
 	factory    *monitorFactory
+	// incidents follows the engine's transitions; delivery sends their notifications through
+	// the channels of the policy in force (senders, rebuilt on every apply).
+	incidents *incident.Manager
+	delivery  *incident.Delivery
+	senders   atomic.Pointer[map[string]incident.Sender]
 }
 
 func newMonitoring(db *sqlite.DB, logger *slog.Logger, reg prometheus.Registerer) *monitoring {
@@ -62,7 +68,17 @@ func newMonitoring(db *sqlite.DB, logger *slog.Logger, reg prometheus.Registerer
 		},
 	})
 	f.heartbeats = heartbeat.New(db, eng, logger.With("component", "heartbeat"), time.Now)
-	return &monitoring{engine: eng, heartbeats: f.heartbeats, factory: f}
+	m := &monitoring{engine: eng, heartbeats: f.heartbeats, factory: f}
+	m.incidents = incident.NewManager(incident.Config{Store: db, Logger: logger.With("component", "incidents"), Registerer: reg})
+	m.delivery = incident.NewDelivery(m.incidents, incident.DeliveryConfig{
+		Senders: func(channel string) (incident.Sender, bool) {
+			s, ok := (*m.senders.Load())[channel]
+			return s, ok
+		},
+		IsPermanent: isPermanentSendError,
+	})
+	m.senders.Store(&map[string]incident.Sender{})
+	return m
 }
 
 // apply puts the monitors of p into effect: heartbeats first (their uuids and slugs), then the
@@ -73,8 +89,14 @@ func (m *monitoring) apply(ctx context.Context, p *policy.Policy) error {
 	if err := m.heartbeats.Apply(ctx, p); err != nil {
 		return fmt.Errorf("heartbeats: %w", err)
 	}
+	senders, err := channelSenders(p)
+	if err != nil {
+		return fmt.Errorf("channels: %w", err)
+	}
 	if err := m.engine.Apply(ctx, p); err != nil {
 		return fmt.Errorf("monitors: %w", err)
 	}
+	m.senders.Store(&senders)
+	m.incidents.Apply(p)
 	return nil
 }

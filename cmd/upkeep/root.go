@@ -32,6 +32,7 @@ quick-start policy. The data directory is --data, else $UPKEEP_DATA, else server
 		newTokenCmd(e, g),
 		newSchemaCmd(e),
 		newStatusCmd(e, g),
+		newIncidentCmd(e, g),
 	)
 	return root
 }

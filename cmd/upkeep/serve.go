@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -109,6 +110,7 @@ func serve(ctx context.Context, e *env, g *globalFlags, listenFlag string, watch
 		Runtime:    rt,
 		Monitoring: mon.engine,
 		Heartbeats: mon.heartbeats,
+		Incidents:  mon.incidents,
 		Metrics:    reg,
 		Version:    versionString(),
 	})
@@ -133,6 +135,18 @@ func serve(ctx context.Context, e *env, g *globalFlags, listenFlag string, watch
 		}
 		engineDone <- err
 	}()
+	// Incidents and their notifications run beside the engine, never inside it: sending
+	// never blocks a check. Both stop before the store closes.
+	incidentsDone := make(chan struct{})
+	go func() {
+		defer close(incidentsDone)
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); _ = mon.incidents.Run(runCtx, mon.engine) }()
+		go func() { defer wg.Done(); _ = mon.delivery.Run(runCtx) }()
+		wg.Wait()
+	}()
+	defer func() { cancel(); <-incidentsDone }()
 	if watch {
 		loop, err := rt.watch()
 		if err != nil {
