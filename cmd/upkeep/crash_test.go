@@ -25,48 +25,18 @@ func TestKill9DuringWritesLosesNothing(t *testing.T) {
 
 	for round := range 3 {
 		s := startServe(t, dir, nil)
-		var (
-			mu    sync.Mutex
-			count atomic.Int64
-			wg    sync.WaitGroup
-		)
-		stop := make(chan struct{})
 		client := &http.Client{Timeout: 5 * time.Second}
-		for w := range 16 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for n := 0; ; n++ {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					id := fmt.Sprintf("r%d-w%d-%d", round, w, n)
-					req, _ := http.NewRequest(http.MethodGet, s.url+"/api/v1/tokens", nil)
-					req.Header.Set("Authorization", "Bearer "+token)
-					req.Header.Set("X-Request-Id", id)
-					resp, err := client.Do(req)
-					if err != nil {
-						return // the server is gone
-					}
-					resp.Body.Close()
-					if resp.StatusCode == http.StatusOK {
-						mu.Lock()
-						answered = append(answered, id)
-						mu.Unlock()
-						count.Add(1)
-					}
-				}
-			}()
-		}
-		waitFor(t, "a burst of answered requests", 60*time.Second, func() bool { return count.Load() >= 300 })
-		if err := s.cmd.Process.Kill(); err != nil { // SIGKILL, mid-burst
-			t.Fatal(err)
-		}
-		<-s.wait()
-		close(stop)
-		wg.Wait()
+		answered = append(answered, killDuringBurst(t, s, 16, 300, func(id string) bool {
+			req, _ := http.NewRequest(http.MethodGet, s.url+"/api/v1/tokens", nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			req.Header.Set("X-Request-Id", id)
+			resp, err := client.Do(req)
+			if err != nil {
+				return false // the server is gone
+			}
+			resp.Body.Close()
+			return resp.StatusCode == http.StatusOK
+		}, fmt.Sprintf("r%d-", round))...)
 	}
 
 	// A restart opens the store, and every answered request is in the audit log.
@@ -110,4 +80,45 @@ func TestKill9DuringWritesLosesNothing(t *testing.T) {
 		t.Fatalf("%d of %d answered requests are missing from the audit log after kill -9", missing, len(answered))
 	}
 	t.Logf("%d answered requests over 3 kills, all in the store", len(answered))
+}
+
+// killDuringBurst runs workers goroutines that call do with unique ids until the server has
+// answered at least n of them, then kills the server with SIGKILL mid-burst. It returns the ids
+// that were answered (do returned true) before the kill.
+func killDuringBurst(t *testing.T, s *server, workers, n int, do func(id string) bool, prefix string) []string {
+	t.Helper()
+	var (
+		mu       sync.Mutex
+		answered []string
+		count    atomic.Int64
+		wg       sync.WaitGroup
+	)
+	stop := make(chan struct{})
+	for w := range workers {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				id := fmt.Sprintf("%sw%d-%d", prefix, w, i)
+				if !do(id) {
+					continue
+				}
+				mu.Lock()
+				answered = append(answered, id)
+				mu.Unlock()
+				count.Add(1)
+			}
+		})
+	}
+	waitFor(t, "a burst of answered requests", 60*time.Second, func() bool { return count.Load() >= int64(n) })
+	if err := s.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-s.wait()
+	close(stop)
+	wg.Wait()
+	return answered
 }

@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -120,46 +119,17 @@ func TestKill9DuringPingsLosesNone(t *testing.T) {
 `, heartbeatUUID))
 	s := startServe(t, dir, nil)
 
-	var (
-		mu       sync.Mutex
-		answered []string
-		count    atomic.Int64
-		wg       sync.WaitGroup
-	)
-	stop := make(chan struct{})
 	client := &http.Client{Timeout: 5 * time.Second}
-	for w := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for n := 0; ; n++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				id := fmt.Sprintf("w%d-%d", w, n)
-				req, _ := http.NewRequest(http.MethodPost, s.url+"/ping/"+heartbeatUUID, strings.NewReader("run "+id))
-				req.Header.Set("User-Agent", id)
-				resp, err := client.Do(req)
-				if err != nil {
-					return
-				}
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					mu.Lock()
-					answered = append(answered, id)
-					mu.Unlock()
-					count.Add(1)
-				}
-			}
-		}()
-	}
-	waitFor(t, "a burst of pings", 60*time.Second, func() bool { return count.Load() >= 400 })
-	_ = s.cmd.Process.Kill()
-	<-s.wait()
-	close(stop)
-	wg.Wait()
+	answered := killDuringBurst(t, s, 8, 400, func(id string) bool {
+		req, _ := http.NewRequest(http.MethodPost, s.url+"/ping/"+heartbeatUUID, strings.NewReader("run "+id))
+		req.Header.Set("User-Agent", id)
+		resp, err := client.Do(req)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, "")
 
 	db, err := sqlite.Open(context.Background(), filepath.Join(dir, "upkeep-data"), slog.New(slog.DiscardHandler))
 	if err != nil {
