@@ -106,7 +106,6 @@ func (e *Engine) schedule(ctx, checks context.Context) {
 
 // runCheck runs one job on a worker.
 func (e *Engine) runCheck(checks context.Context, j job) {
-	defer j.m.running.Store(false)
 	start := e.clock.Now()
 	lag := start.Sub(j.slot)
 	e.metrics.lag.Observe(lag.Seconds())
@@ -122,6 +121,7 @@ func (e *Engine) runCheck(checks context.Context, j job) {
 	r := safeCheck(ctx, j.checker)
 	e.metrics.running.Dec()
 	cancel()
+	j.m.running.Store(false) // before the result is handed on: whoever sees it may expect the next slot to run
 	if checks.Err() != nil {
 		return // the engine is stopping: the check was cut short, its result means nothing
 	}

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/upkeep-dev/upkeep"
-	"github.com/upkeep-dev/upkeep/policy"
 )
 
 func at(min int) time.Time { return t0.Add(time.Duration(min) * time.Minute) }
@@ -58,87 +57,4 @@ func TestComputeUptime(t *testing.T) {
 	if f, _ := (Uptime{Up: 3 * time.Hour, Degraded: time.Hour, Down: time.Hour, Paused: 5 * time.Hour}).Fraction(); f != 0.8 {
 		t.Errorf("fraction %v, want 0.8", f)
 	}
-}
-
-// TestUptimeAcrossRestart runs an engine, lets a monitor go down, stops the engine (cleanly),
-// starts another on the same store an hour later, and also simulates a crash (a session that
-// never ended): the outage stays open across the restart and the gaps are no data.
-func TestUptimeAcrossRestart(t *testing.T) {
-	db, _ := openStore(t)
-	s := newScript()
-	m := mon("api", 10*time.Second)
-	h := start(t, db, s, t0, pol(m), Config{})
-	h.runTo(t0.Add(10*time.Minute), 5*time.Second)
-	s.set("api", upkeep.StateDown)
-	h.runTo(t0.Add(20*time.Minute), 5*time.Second)
-	downSince := h.state("api").Since
-	if err := h.shutdown(); err != nil {
-		t.Fatal(err)
-	}
-	stopped := t0.Add(20 * time.Minute)
-
-	// A crashed session from 40 to 45 minutes: it never ended, its last sign of life at 45.
-	id, err := db.StartSession(t.Context(), t0.Add(40*time.Minute))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.TouchSession(t.Context(), id, t0.Add(45*time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-
-	restart := t0.Add(80 * time.Minute)
-	h2 := start(t, db, s, restart, pol(m), Config{})
-	if st := h2.state("api"); st.State != upkeep.StateDown || !st.Since.Equal(downSince) {
-		t.Fatalf("after restart %s since %s, want down since %s", st.State, st.Since, downSince)
-	}
-	h2.runTo(restart.Add(10*time.Minute), 5*time.Second)
-	s.set("api", upkeep.StateUp)
-	h2.runTo(restart.Add(20*time.Minute), 5*time.Second)
-	upAgain := h2.state("api").Since
-
-	u, err := h2.e.Uptime(t.Context(), "api", t0, restart.Add(20*time.Minute))
-	if err != nil {
-		t.Fatal(err)
-	}
-	firstUp := mustFirst(t, h2, "api")
-	wantUp := downSince.Sub(firstUp) + restart.Add(20*time.Minute).Sub(upAgain)
-	wantDown := stopped.Sub(downSince) + 5*time.Minute + upAgain.Sub(restart)
-	if u.Up != wantUp || u.Down != wantDown {
-		t.Errorf("up %s down %s, want up %s down %s (no data %s)", u.Up, u.Down, wantUp, wantDown, u.NoData)
-	}
-	if gap := u.NoData; gap != firstUp.Sub(t0)+restart.Sub(stopped)-5*time.Minute {
-		t.Errorf("no data %s, want the time before the first result plus the gaps", gap)
-	}
-	if u.Up+u.Degraded+u.Down+u.Paused+u.NoData != u.To.Sub(u.From) {
-		t.Errorf("durations do not add up: %+v", u)
-	}
-
-	// a paused stretch
-	pm := m
-	pm.Paused = true
-	if err := h2.e.Apply(t.Context(), pol(pm)); err != nil {
-		t.Fatal(err)
-	}
-	pausedAt := h2.clock.Now()
-	h2.runTo(pausedAt.Add(30*time.Minute), time.Minute)
-	u, err = h2.e.Uptime(t.Context(), "api", pausedAt, pausedAt.Add(30*time.Minute))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if u.Paused != 30*time.Minute {
-		t.Errorf("paused %s, want 30m (%+v)", u.Paused, u)
-	}
-	if _, ok := u.Fraction(); ok {
-		t.Error("a fully paused window has a fraction")
-	}
-	_ = policy.Monitor{}
-}
-
-func mustFirst(t *testing.T, h *harness, name string) time.Time {
-	t.Helper()
-	ts, err := h.db.Transitions(t.Context(), name, time.Time{}, time.Time{})
-	if err != nil || len(ts) == 0 {
-		t.Fatalf("transitions: %v %v", ts, err)
-	}
-	return ts[0].At
 }

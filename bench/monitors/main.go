@@ -55,10 +55,10 @@ func run() error {
 	serve := flag.Bool("serve", false, "internal: serve the targets and print the address")
 	flag.Parse()
 	if *serve {
-		return serveTargets()
+		return serveTargets(*n)
 	}
 
-	addr, stopTargets, err := startTargets()
+	addrs, stopTargets, err := startTargets(*n/5000 + 1)
 	if err != nil {
 		return err
 	}
@@ -84,7 +84,7 @@ func run() error {
 			Name:    fmt.Sprintf("m%06d", i),
 			Every:   policy.Duration{Duration: *every},
 			Timeout: policy.Duration{Duration: timeout},
-			HTTP:    &policy.HTTPCheck{URL: fmt.Sprintf("http://%s/t/%d", addr, i), Method: "GET"},
+			HTTP:    &policy.HTTPCheck{URL: fmt.Sprintf("http://%s/t/%d", addrs[i%len(addrs)], i), Method: "GET"},
 		})
 	}
 	// Register the monitors first so that the baseline size includes them.
@@ -272,48 +272,54 @@ func baselineSize(n int, names []string) (int64, error) {
 	return fi.Size(), nil
 }
 
-// startTargets runs this program again with -serve and reads the address it listens on.
-func startTargets() (string, func(), error) {
+// startTargets runs this program again with -serve and reads the addresses it listens on:
+// several ports, so that short connections (the minimal checker) do not run out of ephemeral
+// ports on the client side.
+func startTargets(ports int) ([]string, func(), error) {
 	exe, err := os.Executable()
 	if err != nil {
-		return "", nil, err
+		return nil, nil, err
 	}
-	cmd := exec.Command(exe, "-serve")
+	cmd := exec.Command(exe, "-serve", "-n", strconv.Itoa(ports))
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return "", nil, err
+		return nil, nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		return "", nil, err
+		return nil, nil, err
 	}
 	line, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil {
 		_ = cmd.Process.Kill()
-		return "", nil, fmt.Errorf("target server: %w", err)
+		return nil, nil, fmt.Errorf("target server: %w", err)
 	}
 	go func() { _, _ = io.Copy(io.Discard, out) }()
-	return strings.TrimSpace(line), func() {
+	return strings.Split(strings.TrimSpace(line), ","), func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		_ = cmd.Wait()
 	}, nil
 }
 
-// serveTargets answers 200 "ok" on every path until killed.
-func serveTargets() error {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
+// serveTargets answers 200 "ok" on every path of ports listeners until killed.
+func serveTargets(ports int) error {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	var addrs []string
+	errc := make(chan error, ports)
+	for range ports {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		addrs = append(addrs, ln.Addr().String())
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		go func() { errc <- srv.Serve(ln) }()
 	}
-	fmt.Println(ln.Addr().String())
-	srv := &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "text/plain")
-			_, _ = io.WriteString(w, "ok\n")
-		}),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
-	return srv.Serve(ln)
+	fmt.Println(strings.Join(addrs, ","))
+	return <-errc
 }
 
 func cpuTime() time.Duration {
