@@ -44,3 +44,9 @@ type Transition struct {
 	// or "paused by policy", "monitor removed", ...
 	Cause string
 }
+
+// StoredTransition is a transition with its id in the store, which orders transitions.
+type StoredTransition struct {
+	ID int64
+	Transition
+}

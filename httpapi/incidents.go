@@ -17,14 +17,14 @@ import (
 
 // Incidents is the incident manager as the API sees it (*incident.Manager).
 type Incidents interface {
-	List(ctx context.Context, state string, limit int) ([]incident.Incident, error)
-	Get(ctx context.Context, id int64) (incident.Incident, error)
-	Open(ctx context.Context, r incident.OpenRequest) (incident.Incident, error)
-	PostUpdate(ctx context.Context, id int64, r incident.UpdateRequest) (incident.Incident, error)
-	Acknowledge(ctx context.Context, id int64, by string) (incident.Incident, error)
-	SetReport(ctx context.Context, id int64, r incident.ReportRequest) (incident.Incident, error)
+	List(ctx context.Context, state string, limit int) ([]upkeep.Incident, error)
+	Get(ctx context.Context, id int64) (upkeep.Incident, error)
+	Open(ctx context.Context, r incident.OpenRequest) (upkeep.Incident, error)
+	PostUpdate(ctx context.Context, id int64, r incident.UpdateRequest) (upkeep.Incident, error)
+	Acknowledge(ctx context.Context, id int64, by string) (upkeep.Incident, error)
+	SetReport(ctx context.Context, id int64, r incident.ReportRequest) (upkeep.Incident, error)
 	CheckAckToken(ctx context.Context, token string) (int64, error)
-	Notifications(ctx context.Context, state string, limit int) ([]incident.Notification, error)
+	Notifications(ctx context.Context, state string, limit int) ([]upkeep.Notification, error)
 }
 
 type incidentMemberJSON struct {
@@ -45,24 +45,24 @@ type incidentUpdateJSON struct {
 }
 
 type incidentJSON struct {
-	ID              int64                    `json:"id"`
-	Title           string                   `json:"title"`
-	Status          string                   `json:"status"`
-	Impact          string                   `json:"impact"`
-	Services        []string                 `json:"services"`
-	Automatic       bool                     `json:"automatic"`
-	Escalation      string                   `json:"escalation"`
-	StartedAt       time.Time                `json:"started_at"`
-	OpenedAt        time.Time                `json:"opened_at"`
-	AcknowledgedAt  *time.Time               `json:"acknowledged_at"`
-	AcknowledgedBy  string                   `json:"acknowledged_by,omitempty"`
-	ResolvedAt      *time.Time               `json:"resolved_at"`
-	DurationSeconds *float64                 `json:"duration_seconds"`
-	StepsRun        int                      `json:"escalation_steps_run"`
-	Monitors        []incidentMemberJSON     `json:"monitors"`
-	Updates         []incidentUpdateJSON     `json:"updates,omitempty"`
-	Timeline        []incident.TimelineEntry `json:"timeline,omitempty"`
-	Report          *incident.Report         `json:"report"`
+	ID              int64                  `json:"id"`
+	Title           string                 `json:"title"`
+	Status          string                 `json:"status"`
+	Impact          string                 `json:"impact"`
+	Services        []string               `json:"services"`
+	Automatic       bool                   `json:"automatic"`
+	Escalation      string                 `json:"escalation"`
+	StartedAt       time.Time              `json:"started_at"`
+	OpenedAt        time.Time              `json:"opened_at"`
+	AcknowledgedAt  *time.Time             `json:"acknowledged_at"`
+	AcknowledgedBy  string                 `json:"acknowledged_by,omitempty"`
+	ResolvedAt      *time.Time             `json:"resolved_at"`
+	DurationSeconds *float64               `json:"duration_seconds"`
+	StepsRun        int                    `json:"escalation_steps_run"`
+	Monitors        []incidentMemberJSON   `json:"monitors"`
+	Updates         []incidentUpdateJSON   `json:"updates,omitempty"`
+	Timeline        []upkeep.TimelineEntry `json:"timeline,omitempty"`
+	Report          *upkeep.IncidentReport `json:"report"`
 }
 
 func optTime(t time.Time) *time.Time {
@@ -73,7 +73,7 @@ func optTime(t time.Time) *time.Time {
 	return &t
 }
 
-func incidentFrom(inc incident.Incident, full bool) incidentJSON {
+func incidentFrom(inc upkeep.Incident, full bool) incidentJSON {
 	out := incidentJSON{
 		ID: inc.ID, Title: inc.Title, Status: string(inc.Status), Impact: string(inc.Impact), Services: inc.Services,
 		Automatic: inc.Automatic, Escalation: inc.Escalation, StartedAt: inc.StartedAt.UTC(), OpenedAt: inc.OpenedAt.UTC(),
@@ -189,8 +189,8 @@ func handleOpenIncident(inc Incidents) http.Handler {
 		if !decodeBody(w, r, &body) {
 			return
 		}
-		i, err := inc.Open(r.Context(), incident.OpenRequest{Title: body.Title, Status: incident.Status(body.Status),
-			Impact: incident.Impact(body.Impact), Services: body.Services, Message: body.Message, Author: callerName(r)})
+		i, err := inc.Open(r.Context(), incident.OpenRequest{Title: body.Title, Status: upkeep.IncidentStatus(body.Status),
+			Impact: upkeep.Impact(body.Impact), Services: body.Services, Message: body.Message, Author: callerName(r)})
 		if err != nil {
 			incidentError(w, err)
 			return
@@ -214,8 +214,8 @@ func handleIncidentUpdate(inc Incidents) http.Handler {
 		if !decodeBody(w, r, &body) {
 			return
 		}
-		i, err := inc.PostUpdate(r.Context(), id, incident.UpdateRequest{Status: incident.Status(body.Status),
-			Impact: incident.Impact(body.Impact), Message: body.Message, Author: callerName(r)})
+		i, err := inc.PostUpdate(r.Context(), id, incident.UpdateRequest{Status: upkeep.IncidentStatus(body.Status),
+			Impact: upkeep.Impact(body.Impact), Message: body.Message, Author: callerName(r)})
 		if err != nil {
 			incidentError(w, err)
 			return
@@ -246,10 +246,10 @@ func handleIncidentReport(inc Incidents) http.Handler {
 			return
 		}
 		var body struct {
-			Cause      string                    `json:"cause"`
-			Measures   string                    `json:"measures"`
-			Prevention string                    `json:"prevention"`
-			Timeline   *[]incident.TimelineEntry `json:"timeline"`
+			Cause      string                  `json:"cause"`
+			Measures   string                  `json:"measures"`
+			Prevention string                  `json:"prevention"`
+			Timeline   *[]upkeep.TimelineEntry `json:"timeline"`
 		}
 		if !decodeBody(w, r, &body) {
 			return
@@ -258,7 +258,7 @@ func handleIncidentReport(inc Incidents) http.Handler {
 		if body.Timeline != nil {
 			req.Timeline = *body.Timeline
 			if req.Timeline == nil {
-				req.Timeline = []incident.TimelineEntry{}
+				req.Timeline = []upkeep.TimelineEntry{}
 			}
 		}
 		i, err := inc.SetReport(r.Context(), id, req)
@@ -303,7 +303,7 @@ func handleNotifications(inc Incidents) http.Handler {
 			j := notificationJSON{ID: n.ID, Key: n.Key, Incident: n.Incident, Channel: n.Channel, Event: n.Event, Step: n.Step,
 				State: n.State, Attempts: n.Attempts, LastError: n.LastError, CreatedAt: n.CreatedAt.UTC(),
 				SentAt: optTime(n.SentAt), FailedAt: optTime(n.FailedAt)}
-			if n.State == incident.StatePending {
+			if n.State == upkeep.DeliveryPending {
 				j.NextAttemptAt = optTime(n.NextAttemptAt)
 			}
 			out = append(out, j)
@@ -330,7 +330,7 @@ func handleAck(inc Incidents) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		page := struct {
 			Heading, Text string
-			Incident      *incident.Incident
+			Incident      *upkeep.Incident
 			Form          bool
 		}{}
 		code := http.StatusOK

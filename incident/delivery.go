@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/upkeep-dev/upkeep"
 )
 
 // Event is a notification as a channel receives it (the notify package's Event has the same
@@ -97,7 +99,7 @@ type Delivery struct {
 
 	mu       sync.Mutex
 	inflight map[int64]bool
-	queues   map[string]chan Notification
+	queues   map[string]chan upkeep.Notification
 }
 
 // NewDelivery returns the delivery workers of m's outbox; m wakes them when it enqueues.
@@ -121,7 +123,7 @@ func NewDelivery(m *Manager, cfg DeliveryConfig) *Delivery {
 		cfg.Senders = func(string) (Sender, bool) { return nil, false }
 	}
 	d := &Delivery{m: m, cfg: cfg, log: m.log, wake: make(chan struct{}, 1),
-		inflight: map[int64]bool{}, queues: map[string]chan Notification{}}
+		inflight: map[int64]bool{}, queues: map[string]chan upkeep.Notification{}}
 	m.notify = d.Wake
 	return d
 }
@@ -175,7 +177,7 @@ func (d *Delivery) Run(ctx context.Context) error {
 
 // dispatch hands n to its channel's worker unless it is in flight already; false if the
 // worker's queue is full.
-func (d *Delivery) dispatch(ctx context.Context, wg *sync.WaitGroup, n Notification) bool {
+func (d *Delivery) dispatch(ctx context.Context, wg *sync.WaitGroup, n upkeep.Notification) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.inflight[n.ID] {
@@ -183,7 +185,7 @@ func (d *Delivery) dispatch(ctx context.Context, wg *sync.WaitGroup, n Notificat
 	}
 	q, ok := d.queues[n.Channel]
 	if !ok {
-		q = make(chan Notification, 256)
+		q = make(chan upkeep.Notification, 256)
 		d.queues[n.Channel] = q
 		wg.Add(1)
 		go func() {
@@ -200,7 +202,7 @@ func (d *Delivery) dispatch(ctx context.Context, wg *sync.WaitGroup, n Notificat
 	}
 }
 
-func (d *Delivery) worker(ctx context.Context, q chan Notification) {
+func (d *Delivery) worker(ctx context.Context, q chan upkeep.Notification) {
 	b := bucket{rate: d.cfg.Rate, burst: float64(d.cfg.Burst), tokens: float64(d.cfg.Burst)}
 	timer := d.m.clock.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -244,7 +246,7 @@ func (d *Delivery) Flush(ctx context.Context) error {
 }
 
 // deliver makes one attempt to send n and records its outcome.
-func (d *Delivery) deliver(ctx context.Context, n Notification) {
+func (d *Delivery) deliver(ctx context.Context, n upkeep.Notification) {
 	attempts := n.Attempts + 1
 	log := d.log.With("key", n.Key, "channel", n.Channel, "event", n.Event, "incident", n.Incident, "attempt", attempts)
 	fail := func(err error) {
@@ -293,7 +295,7 @@ func (d *Delivery) deliver(ctx context.Context, n Notification) {
 	}
 }
 
-func (d *Delivery) event(ctx context.Context, n Notification) (Event, error) {
+func (d *Delivery) event(ctx context.Context, n upkeep.Notification) (Event, error) {
 	u, ack, err := d.m.URLs(ctx, n.Incident, n.CreatedAt)
 	if err != nil {
 		return Event{}, err

@@ -109,7 +109,7 @@ func TestEscalation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if inc.Open() || inc.Status != incident.StatusResolved || inc.Duration() != end.Sub(t0) || inc.AcknowledgedBy != "alice" {
+	if inc.Open() || inc.Status != upkeep.StatusResolved || inc.Duration() != end.Sub(t0) || inc.AcknowledgedBy != "alice" {
 		t.Errorf("incident = %+v (duration %s)", inc, inc.Duration())
 	}
 	if len(h.incidents()) != 1 {
@@ -159,7 +159,7 @@ monitors:
 	want(t, "degraded, incident_on degraded", h.step(), "pager degraded")
 
 	incs := h.incidents()
-	titles := map[string]incident.Incident{}
+	titles := map[string]upkeep.Incident{}
 	for _, inc := range incs {
 		titles[inc.Title] = inc
 	}
@@ -170,7 +170,7 @@ monitors:
 	if _, ok := titles["lonely-1 is down"]; !ok {
 		t.Errorf("no incident of its own for a monitor without a service: %+v", incs)
 	}
-	if inc := titles["other is degraded"]; inc.Impact != incident.ImpactMinor || inc.Escalation != "quiet" {
+	if inc := titles["other is degraded"]; inc.Impact != upkeep.ImpactMinor || inc.Escalation != "quiet" {
 		t.Errorf("degraded incident = %+v", inc)
 	}
 
@@ -221,7 +221,7 @@ monitors: [{name: api-a, service: api, http: {url: "http://localhost/a"}}]
 	h.transition("api-a", upkeep.StateUp, upkeep.StateDown, t0)
 	want(t, "first attempt", h.step())
 
-	failed, err := h.db.Notifications(t.Context(), incident.StateFailed, 0)
+	failed, err := h.db.Notifications(t.Context(), upkeep.DeliveryFailed, 0)
 	if err != nil || len(failed) != 2 {
 		t.Fatalf("failed = %+v, %v", failed, err)
 	}
@@ -241,7 +241,7 @@ monitors: [{name: api-a, service: api, http: {url: "http://localhost/a"}}]
 	want(t, "before the second retry", h.step())
 	h.clock.Set(t0.Add(2500*time.Millisecond + 5*time.Second))
 	want(t, "third attempt", h.step(), "mail down")
-	sentN, _ := h.db.Notifications(t.Context(), incident.StateSent, 0)
+	sentN, _ := h.db.Notifications(t.Context(), upkeep.DeliverySent, 0)
 	if len(sentN) != 1 || sentN[0].Attempts != 3 || sentN[0].LastError != "" {
 		t.Errorf("sent = %+v", sentN)
 	}
@@ -289,24 +289,24 @@ func TestManualIncident(t *testing.T) {
 	if _, err := h.m.Open(ctx, incident.OpenRequest{Title: "x", Services: []string{"nope"}}); !errors.Is(err, incident.ErrInvalid) {
 		t.Errorf("unknown service: %v", err)
 	}
-	inc, err := h.m.Open(ctx, incident.OpenRequest{Title: "Slow logins", Impact: incident.ImpactMinor, Services: []string{"api"}, Message: "looking", Author: "bob"})
+	inc, err := h.m.Open(ctx, incident.OpenRequest{Title: "Slow logins", Impact: upkeep.ImpactMinor, Services: []string{"api"}, Message: "looking", Author: "bob"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if inc.Status != incident.StatusInvestigating || inc.Automatic || len(inc.Updates) != 1 {
+	if inc.Status != upkeep.StatusInvestigating || inc.Automatic || len(inc.Updates) != 1 {
 		t.Errorf("opened = %+v", inc)
 	}
 	if _, err := h.m.SetReport(ctx, inc.ID, incident.ReportRequest{Cause: "x"}); !errors.Is(err, incident.ErrState) {
 		t.Errorf("report on an open incident: %v", err)
 	}
 	h.clock.Set(t0.Add(time.Hour))
-	if inc, err = h.m.PostUpdate(ctx, inc.ID, incident.UpdateRequest{Status: incident.StatusIdentified, Message: "cache"}); err != nil || inc.Status != incident.StatusIdentified {
+	if inc, err = h.m.PostUpdate(ctx, inc.ID, incident.UpdateRequest{Status: upkeep.StatusIdentified, Message: "cache"}); err != nil || inc.Status != upkeep.StatusIdentified {
 		t.Fatalf("update: %+v, %v", inc, err)
 	}
-	if inc, err = h.m.PostUpdate(ctx, inc.ID, incident.UpdateRequest{Status: incident.StatusResolved, Message: "fixed"}); err != nil || inc.Open() || inc.Duration() != time.Hour {
+	if inc, err = h.m.PostUpdate(ctx, inc.ID, incident.UpdateRequest{Status: upkeep.StatusResolved, Message: "fixed"}); err != nil || inc.Open() || inc.Duration() != time.Hour {
 		t.Fatalf("resolve: %+v, %v", inc, err)
 	}
-	if _, err := h.m.PostUpdate(ctx, inc.ID, incident.UpdateRequest{Status: incident.StatusMonitoring}); !errors.Is(err, incident.ErrState) {
+	if _, err := h.m.PostUpdate(ctx, inc.ID, incident.UpdateRequest{Status: upkeep.StatusMonitoring}); !errors.Is(err, incident.ErrState) {
 		t.Errorf("reopen: %v", err)
 	}
 	if _, err := h.m.Acknowledge(ctx, inc.ID, "x"); !errors.Is(err, incident.ErrState) {
@@ -316,7 +316,7 @@ func TestManualIncident(t *testing.T) {
 	if err != nil || inc.Report == nil || len(inc.Report.Timeline) != 3 || !strings.Contains(inc.Report.Timeline[1].Text, "[identified] cache") {
 		t.Fatalf("report: %+v, %v", inc.Report, err)
 	}
-	edited := []incident.TimelineEntry{{At: t0, Text: "edited"}}
+	edited := []upkeep.TimelineEntry{{At: t0, Text: "edited"}}
 	inc, err = h.m.SetReport(ctx, inc.ID, incident.ReportRequest{Cause: "c", Timeline: edited})
 	if err != nil || !reflect.DeepEqual(inc.Report.Timeline, edited) {
 		t.Errorf("edited timeline: %+v, %v", inc.Report, err)

@@ -167,7 +167,7 @@ func (h *harness) step() []sent {
 	return h.rec.take()
 }
 
-func (h *harness) incidents() []incident.Incident {
+func (h *harness) incidents() []upkeep.Incident {
 	h.t.Helper()
 	incs, err := h.db.Incidents(h.t.Context(), "", 100)
 	if err != nil {

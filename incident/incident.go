@@ -44,51 +44,9 @@ package incident
 import (
 	"errors"
 	"fmt"
-	"slices"
-	"time"
 
 	"github.com/upkeep-dev/upkeep"
 )
-
-// Status is an incident's state in the Statuspage vocabulary.
-type Status string
-
-// The statuses of an incident.
-const (
-	StatusInvestigating Status = "investigating"
-	StatusIdentified    Status = "identified"
-	StatusMonitoring    Status = "monitoring"
-	StatusResolved      Status = "resolved"
-)
-
-// Valid reports whether s is one of the four statuses.
-func (s Status) Valid() bool {
-	switch s {
-	case StatusInvestigating, StatusIdentified, StatusMonitoring, StatusResolved:
-		return true
-	}
-	return false
-}
-
-// Impact is how bad an incident is, in the Statuspage vocabulary.
-type Impact string
-
-// The impacts of an incident.
-const (
-	ImpactNone     Impact = "none"
-	ImpactMinor    Impact = "minor"
-	ImpactMajor    Impact = "major"
-	ImpactCritical Impact = "critical"
-)
-
-// Valid reports whether i is one of the four impacts.
-func (i Impact) Valid() bool {
-	switch i {
-	case ImpactNone, ImpactMinor, ImpactMajor, ImpactCritical:
-		return true
-	}
-	return false
-}
 
 // Errors the API maps to status codes.
 var (
@@ -106,183 +64,21 @@ func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
 }
 
-// Incident is an outage or a manually declared incident.
-type Incident struct {
-	ID       int64
-	Title    string
-	Status   Status
-	Impact   Impact
-	Services []string
-	// Automatic incidents are opened and resolved by monitors; manual ones by people.
-	Automatic bool
-	// Escalation is the name of the escalation it follows; empty: nobody is paged.
-	Escalation string
-	// StartedAt is when the outage began (the first failed check), or when a manual incident
-	// was declared. OpenedAt is when Upkeep opened it: escalation delays count from there.
-	StartedAt      time.Time
-	OpenedAt       time.Time
-	AcknowledgedAt time.Time // zero while not acknowledged
-	AcknowledgedBy string
-	ResolvedAt     time.Time // zero while open
-	// StepsRun is how many escalation steps have run; Reminders the number of the last reminder
-	// sent (0: none).
-	StepsRun  int
-	Reminders int
-	Monitors  []Member
-	Updates   []Update // filled in by Store.Incident only
-	Report    *Report  // nil until written
-	UpdatedAt time.Time
-}
-
-// Open reports whether the incident is not resolved.
-func (i *Incident) Open() bool { return i.ResolvedAt.IsZero() }
-
-// Acknowledged reports whether someone acknowledged the incident.
-func (i *Incident) Acknowledged() bool { return !i.AcknowledgedAt.IsZero() }
-
-// Duration is how long the incident lasted; 0 while it is open.
-func (i *Incident) Duration() time.Duration {
-	if i.ResolvedAt.IsZero() {
-		return 0
-	}
-	return i.ResolvedAt.Sub(i.StartedAt)
-}
-
-// Failing reports whether any monitor of the incident is still failing.
-func (i *Incident) Failing() bool {
-	return slices.ContainsFunc(i.Monitors, func(m Member) bool { return m.Failing })
-}
-
-func (i *Incident) member(monitor string) *Member {
-	for k := range i.Monitors {
-		if i.Monitors[k].Monitor == monitor {
-			return &i.Monitors[k]
+// member returns the monitor of inc named monitor, or nil.
+func member(inc *upkeep.Incident, monitor string) *upkeep.IncidentMonitor {
+	for k := range inc.Monitors {
+		if inc.Monitors[k].Monitor == monitor {
+			return &inc.Monitors[k]
 		}
 	}
 	return nil
 }
 
-func (i *Incident) monitorNames() []string {
-	out := make([]string, len(i.Monitors))
-	for k, m := range i.Monitors {
+// monitorNames returns the names of the monitors of inc.
+func monitorNames(inc *upkeep.Incident) []string {
+	out := make([]string, len(inc.Monitors))
+	for k, m := range inc.Monitors {
 		out[k] = m.Monitor
 	}
 	return out
-}
-
-// Member is a monitor that is part of an incident.
-type Member struct {
-	Monitor string
-	Service string
-	State   upkeep.State // its latest state
-	Failing bool         // whether that state counts as an outage for it
-	Since   time.Time    // when it entered State
-}
-
-// Kinds of update.
-const (
-	UpdateMessage = "update" // written by a person (or the API)
-	UpdateEvent   = "event"  // written by Upkeep: a monitor failed or recovered, a step ran, an acknowledgement
-)
-
-// Update is one entry of an incident's timeline.
-type Update struct {
-	ID      int64
-	At      time.Time
-	Kind    string // UpdateMessage or UpdateEvent
-	Status  Status // the incident's status after this update
-	Message string
-	Author  string // the API token's name, "upkeep", or "ack link"
-}
-
-// Report is the post-mortem of a resolved incident.
-type Report struct {
-	Cause      string          `json:"cause"`
-	Measures   string          `json:"measures"`
-	Prevention string          `json:"prevention"`
-	Timeline   []TimelineEntry `json:"timeline"`
-	UpdatedAt  time.Time       `json:"updated_at"`
-}
-
-// TimelineEntry is one line of a report's timeline.
-type TimelineEntry struct {
-	At   time.Time `json:"at"`
-	Text string    `json:"text"`
-}
-
-// Timeline generates a timeline from the incident's updates (which record its transitions,
-// steps, acknowledgement and messages).
-func (i *Incident) Timeline() []TimelineEntry {
-	out := make([]TimelineEntry, 0, len(i.Updates))
-	for _, u := range i.Updates {
-		text := u.Message
-		if u.Kind == UpdateMessage {
-			text = fmt.Sprintf("[%s] %s", u.Status, u.Message)
-			if u.Author != "" {
-				text += " (" + u.Author + ")"
-			}
-		}
-		out = append(out, TimelineEntry{At: u.At, Text: text})
-	}
-	return out
-}
-
-// Events of notifications, as the notify package names them.
-const (
-	EventDown         = "down"
-	EventDegraded     = "degraded"
-	EventRecovered    = "recovered"
-	EventReminder     = "reminder"
-	EventAcknowledged = "acknowledged"
-	EventUpdate       = "update"
-	EventResolved     = "resolved"
-)
-
-// Delivery states of a notification.
-const (
-	StatePending = "pending"
-	StateSent    = "sent"
-	StateFailed  = "failed"
-)
-
-// Notification is one row of the outbox: one event for one channel.
-type Notification struct {
-	ID       int64
-	Key      string // idempotency key, unique in the outbox
-	Incident int64
-	Channel  string
-	Event    string
-	Step     int // escalation step (0-based), or reminder number; 0 otherwise
-	Payload  Payload
-	// Delivery.
-	State         string
-	Attempts      int
-	NextAttemptAt time.Time
-	LastError     string
-	CreatedAt     time.Time
-	SentAt        time.Time // zero until sent
-	FailedAt      time.Time // zero unless failed
-}
-
-// Payload is what a notification says, captured when it is enqueued, so a notification sent
-// late (after a retry or a restart) tells what was true when it was decided.
-type Payload struct {
-	Title      string    `json:"title"`
-	Status     Status    `json:"status"`
-	Impact     Impact    `json:"impact"`
-	Services   []string  `json:"services"`
-	Monitors   []string  `json:"monitors"`
-	StartedAt  time.Time `json:"started_at"`
-	ResolvedAt time.Time `json:"resolved_at,omitzero"`
-	Monitor    string    `json:"monitor,omitempty"`
-	State      string    `json:"state,omitempty"`
-	Cause      string    `json:"cause,omitempty"`
-	Message    string    `json:"message,omitempty"`
-	At         time.Time `json:"at"`
-}
-
-// StoredTransition is a transition with its id in the store, which orders transitions.
-type StoredTransition struct {
-	ID int64
-	upkeep.Transition
 }

@@ -160,7 +160,7 @@ func (m *Manager) loop(ctx context.Context, ch <-chan upkeep.Transition, timer e
 func (m *Manager) CatchUp(ctx context.Context) error {
 	for {
 		var wm int64
-		err := m.store.IncidentTx(ctx, func(tx Tx) error {
+		err := m.store.IncidentTx(ctx, func(tx upkeep.IncidentTx) error {
 			var err error
 			wm, err = tx.Watermark()
 			return err
@@ -175,7 +175,7 @@ func (m *Manager) CatchUp(ctx context.Context) error {
 		p := m.policy()
 		now := m.clock.Now()
 		enqueued := 0
-		err = m.store.IncidentTx(ctx, func(tx Tx) error {
+		err = m.store.IncidentTx(ctx, func(tx upkeep.IncidentTx) error {
 			enqueued = 0
 			cur, err := tx.Watermark()
 			if err != nil {
@@ -214,7 +214,7 @@ func failing(pm *policy.Monitor, s upkeep.State) bool {
 }
 
 // apply applies one transition inside tx and returns the number of notifications enqueued.
-func (m *Manager) apply(tx Tx, p *policy.Policy, st StoredTransition, now time.Time) (int, error) {
+func (m *Manager) apply(tx upkeep.IncidentTx, p *policy.Policy, st upkeep.StoredTransition, now time.Time) (int, error) {
 	pm := p.Monitor(st.Monitor)
 	service := ""
 	if pm != nil {
@@ -230,9 +230,9 @@ func (m *Manager) apply(tx Tx, p *policy.Policy, st StoredTransition, now time.T
 	return m.recover(tx, open, st, now)
 }
 
-func (m *Manager) fail(tx Tx, p *policy.Policy, open []Incident, st StoredTransition, service string, now time.Time) (int, error) {
-	event := func(inc *Incident, text string) error {
-		return tx.AddUpdate(inc.ID, Update{At: st.At, Kind: UpdateEvent, Status: inc.Status, Message: text, Author: "upkeep"})
+func (m *Manager) fail(tx upkeep.IncidentTx, p *policy.Policy, open []upkeep.Incident, st upkeep.StoredTransition, service string, now time.Time) (int, error) {
+	event := func(inc *upkeep.Incident, text string) error {
+		return tx.AddUpdate(inc.ID, upkeep.IncidentUpdate{At: st.At, Kind: upkeep.UpdateEvent, Status: inc.Status, Message: text, Author: "upkeep"})
 	}
 	what := fmt.Sprintf("%s is %s", st.Monitor, st.To)
 	if st.Cause != "" {
@@ -244,7 +244,7 @@ func (m *Manager) fail(tx Tx, p *policy.Policy, open []Incident, st StoredTransi
 		if !inc.Automatic {
 			continue
 		}
-		if mem := inc.member(st.Monitor); mem != nil {
+		if mem := member(inc, st.Monitor); mem != nil {
 			mem.State, mem.Failing, mem.Since = st.To, true, st.At
 			if err := tx.SaveIncident(inc); err != nil {
 				return 0, err
@@ -252,7 +252,7 @@ func (m *Manager) fail(tx Tx, p *policy.Policy, open []Incident, st StoredTransi
 			return 0, event(inc, what)
 		}
 	}
-	member := Member{Monitor: st.Monitor, Service: service, State: st.To, Failing: true, Since: st.At}
+	member := upkeep.IncidentMonitor{Monitor: st.Monitor, Service: service, State: st.To, Failing: true, Since: st.At}
 	if service != "" {
 		// The open incident of the service, else that of a service it depends on.
 		roots := dependencies(p, service)
@@ -276,12 +276,12 @@ func (m *Manager) fail(tx Tx, p *policy.Policy, open []Incident, st StoredTransi
 		}
 	}
 	// A new incident.
-	inc := Incident{
-		Status: StatusInvestigating, Impact: ImpactMajor, Automatic: true,
-		StartedAt: st.At, OpenedAt: now, Monitors: []Member{member},
+	inc := upkeep.Incident{
+		Status: upkeep.StatusInvestigating, Impact: upkeep.ImpactMajor, Automatic: true,
+		StartedAt: st.At, OpenedAt: now, Monitors: []upkeep.IncidentMonitor{member},
 	}
 	if st.To == upkeep.StateDegraded {
-		inc.Impact = ImpactMinor
+		inc.Impact = upkeep.ImpactMinor
 	}
 	if service != "" {
 		inc.Services = []string{service}
@@ -330,11 +330,11 @@ func dependencies(p *policy.Policy, service string) []string {
 	return out
 }
 
-func (m *Manager) recover(tx Tx, open []Incident, st StoredTransition, now time.Time) (int, error) {
+func (m *Manager) recover(tx upkeep.IncidentTx, open []upkeep.Incident, st upkeep.StoredTransition, now time.Time) (int, error) {
 	enqueued := 0
 	for i := range open {
 		inc := &open[i]
-		mem := inc.member(st.Monitor)
+		mem := member(inc, st.Monitor)
 		if !inc.Automatic || mem == nil || !mem.Failing {
 			continue
 		}
@@ -347,12 +347,12 @@ func (m *Manager) recover(tx Tx, open []Incident, st StoredTransition, now time.
 			if err := tx.SaveIncident(inc); err != nil {
 				return 0, err
 			}
-			if err := tx.AddUpdate(inc.ID, Update{At: st.At, Kind: UpdateEvent, Status: inc.Status, Message: text, Author: "upkeep"}); err != nil {
+			if err := tx.AddUpdate(inc.ID, upkeep.IncidentUpdate{At: st.At, Kind: upkeep.UpdateEvent, Status: inc.Status, Message: text, Author: "upkeep"}); err != nil {
 				return 0, err
 			}
 			continue
 		}
-		inc.Status, inc.ResolvedAt = StatusResolved, st.At
+		inc.Status, inc.ResolvedAt = upkeep.StatusResolved, st.At
 		if inc.ResolvedAt.Before(inc.StartedAt) {
 			inc.ResolvedAt = inc.StartedAt
 		}
@@ -360,11 +360,11 @@ func (m *Manager) recover(tx Tx, open []Incident, st StoredTransition, now time.
 			return 0, err
 		}
 		text += fmt.Sprintf("; every monitor has recovered: resolved automatically after %s", inc.Duration().Round(time.Second))
-		if err := tx.AddUpdate(inc.ID, Update{At: st.At, Kind: UpdateEvent, Status: inc.Status, Message: text, Author: "upkeep"}); err != nil {
+		if err := tx.AddUpdate(inc.ID, upkeep.IncidentUpdate{At: st.At, Kind: upkeep.UpdateEvent, Status: inc.Status, Message: text, Author: "upkeep"}); err != nil {
 			return 0, err
 		}
 		m.log.Info("incident resolved", "incident", inc.ID, "title", inc.Title, "duration", inc.Duration())
-		n, err := m.tellNotified(tx, inc, EventRecovered, "", now, Payload{Monitor: st.Monitor, State: string(st.To), Cause: st.Cause, Message: text})
+		n, err := m.tellNotified(tx, inc, upkeep.EventRecovered, "", now, upkeep.NotificationPayload{Monitor: st.Monitor, State: string(st.To), Cause: st.Cause, Message: text})
 		if err != nil {
 			return 0, err
 		}
@@ -375,7 +375,7 @@ func (m *Manager) recover(tx Tx, open []Incident, st StoredTransition, now time.
 
 // tellNotified enqueues event for every channel that was paged for inc. suffix makes the key
 // unique for events that may happen more than once (updates).
-func (m *Manager) tellNotified(tx Tx, inc *Incident, event, suffix string, now time.Time, pl Payload) (int, error) {
+func (m *Manager) tellNotified(tx upkeep.IncidentTx, inc *upkeep.Incident, event, suffix string, now time.Time, pl upkeep.NotificationPayload) (int, error) {
 	channels, err := tx.NotifiedChannels(inc.ID)
 	if err != nil {
 		return 0, err
@@ -394,16 +394,16 @@ func (m *Manager) tellNotified(tx Tx, inc *Incident, event, suffix string, now t
 	return n, nil
 }
 
-func (m *Manager) notification(inc *Incident, key, channel, event string, step int, now time.Time, pl Payload) Notification {
+func (m *Manager) notification(inc *upkeep.Incident, key, channel, event string, step int, now time.Time, pl upkeep.NotificationPayload) upkeep.Notification {
 	pl.Title, pl.Status, pl.Impact = inc.Title, inc.Status, inc.Impact
-	pl.Services, pl.Monitors = slices.Clone(inc.Services), inc.monitorNames()
+	pl.Services, pl.Monitors = slices.Clone(inc.Services), monitorNames(inc)
 	pl.StartedAt, pl.ResolvedAt, pl.At = inc.StartedAt, inc.ResolvedAt, now
-	return Notification{Key: key, Incident: inc.ID, Channel: channel, Event: event, Step: step, Payload: pl, CreatedAt: now, NextAttemptAt: now}
+	return upkeep.Notification{Key: key, Incident: inc.ID, Channel: channel, Event: event, Step: step, Payload: pl, CreatedAt: now, NextAttemptAt: now}
 }
 
 // escalate runs the steps and the reminder of inc that are due at now, inside tx, and returns
 // the number of notifications enqueued.
-func (m *Manager) escalate(tx Tx, p *policy.Policy, inc *Incident, now time.Time, monitor, state, cause string) (int, error) {
+func (m *Manager) escalate(tx upkeep.IncidentTx, p *policy.Policy, inc *upkeep.Incident, now time.Time, monitor, state, cause string) (int, error) {
 	if !inc.Open() || inc.Acknowledged() || inc.Escalation == "" {
 		return 0, nil
 	}
@@ -411,15 +411,15 @@ func (m *Manager) escalate(tx Tx, p *policy.Policy, inc *Incident, now time.Time
 	if e == nil || len(e.Steps) == 0 {
 		return 0, nil
 	}
-	event := EventDown
-	if inc.Impact == ImpactMinor || inc.Impact == ImpactNone {
-		event = EventDegraded
+	event := upkeep.EventDown
+	if inc.Impact == upkeep.ImpactMinor || inc.Impact == upkeep.ImpactNone {
+		event = upkeep.EventDegraded
 	}
 	if monitor == "" && len(inc.Monitors) > 0 {
 		mem := inc.Monitors[0]
 		monitor, state = mem.Monitor, string(mem.State)
 	}
-	pl := Payload{Monitor: monitor, State: state, Cause: cause}
+	pl := upkeep.NotificationPayload{Monitor: monitor, State: state, Cause: cause}
 	enqueued := 0
 	changed := false
 	for inc.StepsRun < len(e.Steps) && !inc.OpenedAt.Add(e.Steps[inc.StepsRun].After.Duration).After(now) {
@@ -434,7 +434,7 @@ func (m *Manager) escalate(tx Tx, p *policy.Policy, inc *Incident, now time.Time
 				enqueued++
 			}
 		}
-		if err := tx.AddUpdate(inc.ID, Update{At: now, Kind: UpdateEvent, Status: inc.Status, Author: "upkeep",
+		if err := tx.AddUpdate(inc.ID, upkeep.IncidentUpdate{At: now, Kind: upkeep.UpdateEvent, Status: inc.Status, Author: "upkeep",
 			Message: fmt.Sprintf("escalation %s step %d: notified %s", e.Name, k+1, list(e.Steps[k].Notify))}); err != nil {
 			return 0, err
 		}
@@ -450,8 +450,8 @@ func (m *Manager) escalate(tx Tx, p *policy.Policy, inc *Incident, now time.Time
 				return 0, err
 			}
 			for _, c := range channels {
-				key := fmt.Sprintf("incident/%d/reminder/%d/%s/%s", inc.ID, due, c, EventReminder)
-				ok, err := tx.Enqueue(m.notification(inc, key, c, EventReminder, due, now, pl))
+				key := fmt.Sprintf("incident/%d/reminder/%d/%s/%s", inc.ID, due, c, upkeep.EventReminder)
+				ok, err := tx.Enqueue(m.notification(inc, key, c, upkeep.EventReminder, due, now, pl))
 				if err != nil {
 					return 0, err
 				}
@@ -472,7 +472,7 @@ func (m *Manager) escalate(tx Tx, p *policy.Policy, inc *Incident, now time.Time
 }
 
 // nextDue returns when inc's next step or reminder falls due, or the zero time.
-func nextDue(p *policy.Policy, inc *Incident) time.Time {
+func nextDue(p *policy.Policy, inc *upkeep.Incident) time.Time {
 	if !inc.Open() || inc.Acknowledged() || inc.Escalation == "" {
 		return time.Time{}
 	}
@@ -497,7 +497,7 @@ func (m *Manager) Escalate(ctx context.Context) (time.Time, error) {
 	now := m.clock.Now()
 	var next time.Time
 	enqueued, open := 0, 0
-	err := m.store.IncidentTx(ctx, func(tx Tx) error {
+	err := m.store.IncidentTx(ctx, func(tx upkeep.IncidentTx) error {
 		next, enqueued = time.Time{}, 0
 		incs, err := tx.OpenIncidents()
 		if err != nil {

@@ -10,13 +10,15 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/upkeep-dev/upkeep"
 )
 
 // OpenRequest declares a manual incident.
 type OpenRequest struct {
 	Title    string
-	Status   Status // default investigating
-	Impact   Impact // default minor
+	Status   upkeep.IncidentStatus // default investigating
+	Impact   upkeep.Impact         // default minor
 	Services []string
 	Message  string
 	Author   string
@@ -24,26 +26,26 @@ type OpenRequest struct {
 
 // Open declares a manual incident. Manual incidents page nobody: they are for telling people
 // (the status page, its subscribers) what is going on.
-func (m *Manager) Open(ctx context.Context, r OpenRequest) (Incident, error) {
+func (m *Manager) Open(ctx context.Context, r OpenRequest) (upkeep.Incident, error) {
 	r.Title = strings.TrimSpace(r.Title)
 	if r.Title == "" {
-		return Incident{}, invalid("an incident needs a title")
+		return upkeep.Incident{}, invalid("an incident needs a title")
 	}
 	if r.Status == "" {
-		r.Status = StatusInvestigating
+		r.Status = upkeep.StatusInvestigating
 	}
 	if r.Impact == "" {
-		r.Impact = ImpactMinor
+		r.Impact = upkeep.ImpactMinor
 	}
 	if err := m.checkFields(r.Status, r.Impact, r.Services); err != nil {
-		return Incident{}, err
+		return upkeep.Incident{}, err
 	}
 	now := m.clock.Now()
-	var inc Incident
-	err := m.store.IncidentTx(ctx, func(tx Tx) error {
-		inc = Incident{Title: r.Title, Status: r.Status, Impact: r.Impact, Services: slices.Clone(r.Services),
+	var inc upkeep.Incident
+	err := m.store.IncidentTx(ctx, func(tx upkeep.IncidentTx) error {
+		inc = upkeep.Incident{Title: r.Title, Status: r.Status, Impact: r.Impact, Services: slices.Clone(r.Services),
 			StartedAt: now, OpenedAt: now}
-		if r.Status == StatusResolved {
+		if r.Status == upkeep.StatusResolved {
 			inc.ResolvedAt = now
 		}
 		if err := tx.InsertIncident(&inc); err != nil {
@@ -53,16 +55,16 @@ func (m *Manager) Open(ctx context.Context, r OpenRequest) (Incident, error) {
 		if msg == "" {
 			msg = r.Title
 		}
-		return tx.AddUpdate(inc.ID, Update{At: now, Kind: UpdateMessage, Status: r.Status, Message: msg, Author: r.Author})
+		return tx.AddUpdate(inc.ID, upkeep.IncidentUpdate{At: now, Kind: upkeep.UpdateMessage, Status: r.Status, Message: msg, Author: r.Author})
 	})
 	if err != nil {
-		return Incident{}, err
+		return upkeep.Incident{}, err
 	}
 	m.log.Info("incident declared", "incident", inc.ID, "title", inc.Title, "by", r.Author)
 	return m.store.Incident(ctx, inc.ID)
 }
 
-func (m *Manager) checkFields(s Status, i Impact, services []string) error {
+func (m *Manager) checkFields(s upkeep.IncidentStatus, i upkeep.Impact, services []string) error {
 	if s != "" && !s.Valid() {
 		return invalid("status %q is not one of investigating, identified, monitoring, resolved", s)
 	}
@@ -80,8 +82,8 @@ func (m *Manager) checkFields(s Status, i Impact, services []string) error {
 
 // UpdateRequest adds an update to an incident.
 type UpdateRequest struct {
-	Status  Status // empty: unchanged
-	Impact  Impact // empty: unchanged
+	Status  upkeep.IncidentStatus // empty: unchanged
+	Impact  upkeep.Impact         // empty: unchanged
 	Message string
 	Author  string
 }
@@ -89,25 +91,25 @@ type UpdateRequest struct {
 // PostUpdate adds an update to an incident, changing its status or impact. Status resolved
 // resolves it (and tells every channel that was paged); other updates of a paged incident are
 // sent to the channels paged too. A resolved incident cannot be reopened.
-func (m *Manager) PostUpdate(ctx context.Context, id int64, r UpdateRequest) (Incident, error) {
+func (m *Manager) PostUpdate(ctx context.Context, id int64, r UpdateRequest) (upkeep.Incident, error) {
 	if strings.TrimSpace(r.Message) == "" && r.Status == "" && r.Impact == "" {
-		return Incident{}, invalid("an update needs a message, a status or an impact")
+		return upkeep.Incident{}, invalid("an update needs a message, a status or an impact")
 	}
 	if err := m.checkFields(r.Status, r.Impact, nil); err != nil {
-		return Incident{}, err
+		return upkeep.Incident{}, err
 	}
 	now := m.clock.Now()
 	enqueued := 0
-	err := m.store.IncidentTx(ctx, func(tx Tx) error {
+	err := m.store.IncidentTx(ctx, func(tx upkeep.IncidentTx) error {
 		enqueued = 0
 		inc, err := tx.Incident(id)
 		if err != nil {
 			return err
 		}
-		if !inc.Open() && r.Status != "" && r.Status != StatusResolved {
+		if !inc.Open() && r.Status != "" && r.Status != upkeep.StatusResolved {
 			return fmt.Errorf("%w: incident %d is resolved; declare a new one instead of reopening it", ErrState, id)
 		}
-		resolving := inc.Open() && r.Status == StatusResolved
+		resolving := inc.Open() && r.Status == upkeep.StatusResolved
 		if r.Status != "" {
 			inc.Status = r.Status
 		}
@@ -125,18 +127,18 @@ func (m *Manager) PostUpdate(ctx context.Context, id int64, r UpdateRequest) (In
 			msg = "status " + string(inc.Status) + ", impact " + string(inc.Impact)
 		}
 		// The update's id is not known before it is stored; its time keys the notification.
-		if err := tx.AddUpdate(id, Update{At: now, Kind: UpdateMessage, Status: inc.Status, Message: msg, Author: r.Author}); err != nil {
+		if err := tx.AddUpdate(id, upkeep.IncidentUpdate{At: now, Kind: upkeep.UpdateMessage, Status: inc.Status, Message: msg, Author: r.Author}); err != nil {
 			return err
 		}
-		event, suffix := EventUpdate, fmt.Sprintf("/%d", now.UnixMilli())
+		event, suffix := upkeep.EventUpdate, fmt.Sprintf("/%d", now.UnixMilli())
 		if resolving {
-			event, suffix = EventResolved, ""
+			event, suffix = upkeep.EventResolved, ""
 		}
-		enqueued, err = m.tellNotified(tx, &inc, event, suffix, now, Payload{Message: msg})
+		enqueued, err = m.tellNotified(tx, &inc, event, suffix, now, upkeep.NotificationPayload{Message: msg})
 		return err
 	})
 	if err != nil {
-		return Incident{}, err
+		return upkeep.Incident{}, err
 	}
 	if enqueued > 0 {
 		m.notify()
@@ -147,10 +149,10 @@ func (m *Manager) PostUpdate(ctx context.Context, id int64, r UpdateRequest) (In
 
 // Acknowledge records that someone is on it: the escalation stops and the channels paged so
 // far are told who acknowledged. Acknowledging twice keeps the first.
-func (m *Manager) Acknowledge(ctx context.Context, id int64, by string) (Incident, error) {
+func (m *Manager) Acknowledge(ctx context.Context, id int64, by string) (upkeep.Incident, error) {
 	now := m.clock.Now()
 	enqueued := 0
-	err := m.store.IncidentTx(ctx, func(tx Tx) error {
+	err := m.store.IncidentTx(ctx, func(tx upkeep.IncidentTx) error {
 		enqueued = 0
 		inc, err := tx.Incident(id)
 		if err != nil {
@@ -167,14 +169,14 @@ func (m *Manager) Acknowledge(ctx context.Context, id int64, by string) (Inciden
 			return err
 		}
 		msg := "acknowledged by " + by
-		if err := tx.AddUpdate(id, Update{At: now, Kind: UpdateEvent, Status: inc.Status, Message: msg, Author: by}); err != nil {
+		if err := tx.AddUpdate(id, upkeep.IncidentUpdate{At: now, Kind: upkeep.UpdateEvent, Status: inc.Status, Message: msg, Author: by}); err != nil {
 			return err
 		}
-		enqueued, err = m.tellNotified(tx, &inc, EventAcknowledged, "", now, Payload{Message: msg})
+		enqueued, err = m.tellNotified(tx, &inc, upkeep.EventAcknowledged, "", now, upkeep.NotificationPayload{Message: msg})
 		return err
 	})
 	if err != nil {
-		return Incident{}, err
+		return upkeep.Incident{}, err
 	}
 	if enqueued > 0 {
 		m.notify()
@@ -187,19 +189,19 @@ func (m *Manager) Acknowledge(ctx context.Context, id int64, by string) (Inciden
 // written before, or generates one from the incident's timeline.
 type ReportRequest struct {
 	Cause, Measures, Prevention string
-	Timeline                    []TimelineEntry
+	Timeline                    []upkeep.TimelineEntry
 }
 
 // SetReport writes the post-mortem of a resolved incident.
-func (m *Manager) SetReport(ctx context.Context, id int64, r ReportRequest) (Incident, error) {
+func (m *Manager) SetReport(ctx context.Context, id int64, r ReportRequest) (upkeep.Incident, error) {
 	inc, err := m.store.Incident(ctx, id)
 	if err != nil {
-		return Incident{}, err
+		return upkeep.Incident{}, err
 	}
 	if inc.Open() {
-		return Incident{}, fmt.Errorf("%w: incident %d is not resolved yet; a report comes after", ErrState, id)
+		return upkeep.Incident{}, fmt.Errorf("%w: incident %d is not resolved yet; a report comes after", ErrState, id)
 	}
-	rep := Report{Cause: r.Cause, Measures: r.Measures, Prevention: r.Prevention, Timeline: r.Timeline, UpdatedAt: m.clock.Now().UTC()}
+	rep := upkeep.IncidentReport{Cause: r.Cause, Measures: r.Measures, Prevention: r.Prevention, Timeline: r.Timeline, UpdatedAt: m.clock.Now().UTC()}
 	if rep.Timeline == nil {
 		if inc.Report != nil {
 			rep.Timeline = inc.Report.Timeline
@@ -207,8 +209,8 @@ func (m *Manager) SetReport(ctx context.Context, id int64, r ReportRequest) (Inc
 			rep.Timeline = inc.Timeline()
 		}
 	}
-	if err := m.store.IncidentTx(ctx, func(tx Tx) error { return tx.SetReport(id, rep) }); err != nil {
-		return Incident{}, err
+	if err := m.store.IncidentTx(ctx, func(tx upkeep.IncidentTx) error { return tx.SetReport(id, rep) }); err != nil {
+		return upkeep.Incident{}, err
 	}
 	return m.store.Incident(ctx, id)
 }
@@ -275,7 +277,7 @@ func (m *Manager) URLs(ctx context.Context, id int64, created time.Time) (incide
 }
 
 // List lists incidents, open first (see Store.Incidents).
-func (m *Manager) List(ctx context.Context, state string, limit int) ([]Incident, error) {
+func (m *Manager) List(ctx context.Context, state string, limit int) ([]upkeep.Incident, error) {
 	if state != "" && state != "open" && state != "resolved" {
 		return nil, invalid("state %q is not open or resolved", state)
 	}
@@ -283,12 +285,14 @@ func (m *Manager) List(ctx context.Context, state string, limit int) ([]Incident
 }
 
 // Get returns one incident with its updates and report.
-func (m *Manager) Get(ctx context.Context, id int64) (Incident, error) { return m.store.Incident(ctx, id) }
+func (m *Manager) Get(ctx context.Context, id int64) (upkeep.Incident, error) {
+	return m.store.Incident(ctx, id)
+}
 
 // Notifications lists the outbox, newest first; state is pending, sent, failed or "".
-func (m *Manager) Notifications(ctx context.Context, state string, limit int) ([]Notification, error) {
+func (m *Manager) Notifications(ctx context.Context, state string, limit int) ([]upkeep.Notification, error) {
 	switch state {
-	case "", StatePending, StateSent, StateFailed:
+	case "", upkeep.DeliveryPending, upkeep.DeliverySent, upkeep.DeliveryFailed:
 	default:
 		return nil, invalid("state %q is not pending, sent or failed", state)
 	}

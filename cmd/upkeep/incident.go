@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/upkeep-dev/upkeep"
 	"github.com/upkeep-dev/upkeep/incident"
 	"github.com/upkeep-dev/upkeep/notify"
 	"github.com/upkeep-dev/upkeep/policy"
@@ -37,8 +38,8 @@ type incidentRow struct {
 		State   string `json:"state"`
 		Failing bool   `json:"failing"`
 	} `json:"monitors"`
-	Timeline []incident.TimelineEntry `json:"timeline"`
-	Report   *incident.Report         `json:"report"`
+	Timeline []upkeep.TimelineEntry `json:"timeline"`
+	Report   *upkeep.IncidentReport `json:"report"`
 }
 
 func newIncidentCmd(e *env, g *globalFlags) *cobra.Command {
@@ -123,7 +124,7 @@ func newIncidentUpdateCmd(e *env, g *globalFlags, verb string) *cobra.Command {
 				return err
 			}
 			if verb == "resolve" {
-				status = string(incident.StatusResolved)
+				status = string(upkeep.StatusResolved)
 			}
 			body := map[string]string{"status": status, "impact": impact, "message": message}
 			return runAPI(e, g, &api, asJSON, cmd.Context(), func(c *apiClient, raw *json.RawMessage) error {

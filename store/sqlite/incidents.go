@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/upkeep-dev/upkeep"
-	"github.com/upkeep-dev/upkeep/incident"
 )
 
 type querier interface {
@@ -24,7 +23,7 @@ type querier interface {
 }
 
 // IncidentTx runs fn in one write transaction (see incident.Store). fn may run more than once.
-func (db *DB) IncidentTx(ctx context.Context, fn func(incident.Tx) error) error {
+func (db *DB) IncidentTx(ctx context.Context, fn func(upkeep.IncidentTx) error) error {
 	return db.Write(ctx, func(tx *sql.Tx) error {
 		return fn(&incidentTx{tx: tx, now: millis(db.now())})
 	})
@@ -58,15 +57,15 @@ func (t *incidentTx) SetWatermark(id int64) error {
 	return nil
 }
 
-func (t *incidentTx) OpenIncidents() ([]incident.Incident, error) {
+func (t *incidentTx) OpenIncidents() ([]upkeep.Incident, error) {
 	return listIncidents(bg, t.tx, "WHERE resolved_at IS NULL ORDER BY id", -1)
 }
 
-func (t *incidentTx) Incident(id int64) (incident.Incident, error) {
+func (t *incidentTx) Incident(id int64) (upkeep.Incident, error) {
 	return getIncident(bg, t.tx, id)
 }
 
-func (t *incidentTx) InsertIncident(inc *incident.Incident) error {
+func (t *incidentTx) InsertIncident(inc *upkeep.Incident) error {
 	services, err := json.Marshal(nonNil(inc.Services))
 	if err != nil {
 		return err
@@ -87,7 +86,7 @@ func (t *incidentTx) InsertIncident(inc *incident.Incident) error {
 	return t.saveMembers(inc)
 }
 
-func (t *incidentTx) SaveIncident(inc *incident.Incident) error {
+func (t *incidentTx) SaveIncident(inc *upkeep.Incident) error {
 	services, err := json.Marshal(nonNil(inc.Services))
 	if err != nil {
 		return err
@@ -107,7 +106,7 @@ func (t *incidentTx) SaveIncident(inc *incident.Incident) error {
 	return t.saveMembers(inc)
 }
 
-func (t *incidentTx) saveMembers(inc *incident.Incident) error {
+func (t *incidentTx) saveMembers(inc *upkeep.Incident) error {
 	for _, m := range inc.Monitors {
 		_, err := t.tx.Exec(`INSERT INTO incident_monitors (incident, monitor, service, state, failing, since)
 			VALUES (?, ?, ?, ?, ?, ?)
@@ -121,7 +120,7 @@ func (t *incidentTx) saveMembers(inc *incident.Incident) error {
 	return nil
 }
 
-func (t *incidentTx) AddUpdate(id int64, u incident.Update) error {
+func (t *incidentTx) AddUpdate(id int64, u upkeep.IncidentUpdate) error {
 	_, err := t.tx.Exec(`INSERT INTO incident_updates (incident, at, kind, status, message, author) VALUES (?, ?, ?, ?, ?, ?)`,
 		id, millis(u.At), u.Kind, string(u.Status), u.Message, u.Author)
 	if err != nil {
@@ -130,7 +129,7 @@ func (t *incidentTx) AddUpdate(id int64, u incident.Update) error {
 	return nil
 }
 
-func (t *incidentTx) Enqueue(n incident.Notification) (bool, error) {
+func (t *incidentTx) Enqueue(n upkeep.Notification) (bool, error) {
 	payload, err := json.Marshal(n.Payload)
 	if err != nil {
 		return false, err
@@ -155,7 +154,7 @@ func (t *incidentTx) Enqueue(n incident.Notification) (bool, error) {
 
 func (t *incidentTx) NotifiedChannels(id int64) ([]string, error) {
 	rows, err := t.tx.Query(`SELECT DISTINCT channel FROM outbox WHERE incident = ? AND event IN (?, ?, ?) ORDER BY channel`,
-		id, incident.EventDown, incident.EventDegraded, incident.EventReminder)
+		id, upkeep.EventDown, upkeep.EventDegraded, upkeep.EventReminder)
 	if err != nil {
 		return nil, fmt.Errorf("channels notified for incident %d: %w", id, err)
 	}
@@ -171,7 +170,7 @@ func (t *incidentTx) NotifiedChannels(id int64) ([]string, error) {
 	return out, rows.Err()
 }
 
-func (t *incidentTx) SetReport(id int64, r incident.Report) error {
+func (t *incidentTx) SetReport(id int64, r upkeep.IncidentReport) error {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return err
@@ -183,7 +182,7 @@ func (t *incidentTx) SetReport(id int64, r incident.Report) error {
 }
 
 // TransitionsAfter returns up to limit transitions with an id above after, in id order.
-func (db *DB) TransitionsAfter(ctx context.Context, after int64, limit int) ([]incident.StoredTransition, error) {
+func (db *DB) TransitionsAfter(ctx context.Context, after int64, limit int) ([]upkeep.StoredTransition, error) {
 	rows, err := db.readDB.QueryContext(ctx, `
 		SELECT t.id, m.name, t.at, t.from_state, t.to_state, t.cause
 		FROM transitions t JOIN monitors m ON m.id = t.monitor
@@ -192,9 +191,9 @@ func (db *DB) TransitionsAfter(ctx context.Context, after int64, limit int) ([]i
 		return nil, fmt.Errorf("transitions after %d: %w", after, err)
 	}
 	defer rows.Close()
-	var out []incident.StoredTransition
+	var out []upkeep.StoredTransition
 	for rows.Next() {
-		var st incident.StoredTransition
+		var st upkeep.StoredTransition
 		var ms int64
 		if err := rows.Scan(&st.ID, &st.Monitor, &ms, &st.From, &st.To, &st.Cause); err != nil {
 			return nil, fmt.Errorf("transitions after %d: %w", after, err)
@@ -207,7 +206,7 @@ func (db *DB) TransitionsAfter(ctx context.Context, after int64, limit int) ([]i
 
 // Incidents lists incidents, open ones first, newest first within each group. state is
 // "open", "resolved" or "" (all); limit <= 0 means 100.
-func (db *DB) Incidents(ctx context.Context, state string, limit int) ([]incident.Incident, error) {
+func (db *DB) Incidents(ctx context.Context, state string, limit int) ([]upkeep.Incident, error) {
 	if limit <= 0 {
 		limit = 100
 	}
@@ -225,7 +224,7 @@ func (db *DB) Incidents(ctx context.Context, state string, limit int) ([]inciden
 }
 
 // Incident returns one incident with its monitors, updates and report.
-func (db *DB) Incident(ctx context.Context, id int64) (incident.Incident, error) {
+func (db *DB) Incident(ctx context.Context, id int64) (upkeep.Incident, error) {
 	inc, err := getIncident(ctx, db.readDB, id)
 	if err != nil {
 		return inc, err
@@ -237,7 +236,7 @@ func (db *DB) Incident(ctx context.Context, id int64) (incident.Incident, error)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var u incident.Update
+		var u upkeep.IncidentUpdate
 		var at int64
 		if err := rows.Scan(&u.ID, &at, &u.Kind, &u.Status, &u.Message, &u.Author); err != nil {
 			return inc, fmt.Errorf("updates of incident %d: %w", id, err)
@@ -251,8 +250,8 @@ func (db *DB) Incident(ctx context.Context, id int64) (incident.Incident, error)
 const incidentColumns = `id, title, status, impact, services, automatic, escalation, started_at, opened_at,
 	acknowledged_at, acknowledged_by, resolved_at, steps_run, reminders, report, updated_at`
 
-func scanIncident(s scanner) (incident.Incident, error) {
-	var inc incident.Incident
+func scanIncident(s scanner) (upkeep.Incident, error) {
+	var inc upkeep.Incident
 	var services string
 	var automatic int
 	var started, opened, updated int64
@@ -267,7 +266,7 @@ func scanIncident(s scanner) (incident.Incident, error) {
 		return inc, fmt.Errorf("services of incident %d: %w", inc.ID, err)
 	}
 	if report.Valid {
-		inc.Report = &incident.Report{}
+		inc.Report = &upkeep.IncidentReport{}
 		if err := json.Unmarshal([]byte(report.String), inc.Report); err != nil {
 			return inc, fmt.Errorf("report of incident %d: %w", inc.ID, err)
 		}
@@ -278,7 +277,7 @@ func scanIncident(s scanner) (incident.Incident, error) {
 	return inc, nil
 }
 
-func getIncident(ctx context.Context, q querier, id int64) (incident.Incident, error) {
+func getIncident(ctx context.Context, q querier, id int64) (upkeep.Incident, error) {
 	inc, err := scanIncident(q.QueryRowContext(ctx, "SELECT "+incidentColumns+" FROM incidents WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return inc, fmt.Errorf("incident %d: %w", id, upkeep.ErrNotFound)
@@ -286,18 +285,18 @@ func getIncident(ctx context.Context, q querier, id int64) (incident.Incident, e
 	if err != nil {
 		return inc, fmt.Errorf("incident %d: %w", id, err)
 	}
-	if err := loadMembers(ctx, q, []*incident.Incident{&inc}); err != nil {
+	if err := loadMembers(ctx, q, []*upkeep.Incident{&inc}); err != nil {
 		return inc, err
 	}
 	return inc, nil
 }
 
-func listIncidents(ctx context.Context, q querier, tail string, limit int) ([]incident.Incident, error) {
+func listIncidents(ctx context.Context, q querier, tail string, limit int) ([]upkeep.Incident, error) {
 	rows, err := q.QueryContext(ctx, "SELECT "+incidentColumns+" FROM incidents "+tail+" LIMIT ?", limit)
 	if err != nil {
 		return nil, fmt.Errorf("list incidents: %w", err)
 	}
-	var out []incident.Incident
+	var out []upkeep.Incident
 	for rows.Next() {
 		inc, err := scanIncident(rows)
 		if err != nil {
@@ -310,14 +309,14 @@ func listIncidents(ctx context.Context, q querier, tail string, limit int) ([]in
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list incidents: %w", err)
 	}
-	ptrs := make([]*incident.Incident, len(out))
+	ptrs := make([]*upkeep.Incident, len(out))
 	for i := range out {
 		ptrs[i] = &out[i]
 	}
 	return out, loadMembers(ctx, q, ptrs)
 }
 
-func loadMembers(ctx context.Context, q querier, incs []*incident.Incident) error {
+func loadMembers(ctx context.Context, q querier, incs []*upkeep.Incident) error {
 	for _, inc := range incs {
 		rows, err := q.QueryContext(ctx, `SELECT monitor, service, state, failing, since FROM incident_monitors
 			WHERE incident = ? ORDER BY since, monitor`, inc.ID)
@@ -325,7 +324,7 @@ func loadMembers(ctx context.Context, q querier, incs []*incident.Incident) erro
 			return fmt.Errorf("monitors of incident %d: %w", inc.ID, err)
 		}
 		for rows.Next() {
-			var m incident.Member
+			var m upkeep.IncidentMonitor
 			var failing int
 			var since int64
 			if err := rows.Scan(&m.Monitor, &m.Service, &m.State, &failing, &since); err != nil {
@@ -346,8 +345,8 @@ func loadMembers(ctx context.Context, q querier, incs []*incident.Incident) erro
 const outboxColumns = `id, key, incident, channel, event, step, payload, state, attempts, next_attempt_at,
 	last_error, created_at, sent_at, failed_at`
 
-func scanNotification(s scanner) (incident.Notification, error) {
-	var n incident.Notification
+func scanNotification(s scanner) (upkeep.Notification, error) {
+	var n upkeep.Notification
 	var payload string
 	var next, created int64
 	var sent, failed sql.NullInt64
@@ -364,13 +363,13 @@ func scanNotification(s scanner) (incident.Notification, error) {
 	return n, nil
 }
 
-func (db *DB) notifications(ctx context.Context, tail string, args ...any) ([]incident.Notification, error) {
+func (db *DB) notifications(ctx context.Context, tail string, args ...any) ([]upkeep.Notification, error) {
 	rows, err := db.readDB.QueryContext(ctx, "SELECT "+outboxColumns+" FROM outbox "+tail, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list notifications: %w", err)
 	}
 	defer rows.Close()
-	var out []incident.Notification
+	var out []upkeep.Notification
 	for rows.Next() {
 		n, err := scanNotification(rows)
 		if err != nil {
@@ -382,20 +381,20 @@ func (db *DB) notifications(ctx context.Context, tail string, args ...any) ([]in
 }
 
 // PendingNotifications returns up to limit pending notifications, oldest first.
-func (db *DB) PendingNotifications(ctx context.Context, limit int) ([]incident.Notification, error) {
+func (db *DB) PendingNotifications(ctx context.Context, limit int) ([]upkeep.Notification, error) {
 	return db.notifications(ctx, "WHERE state = 'pending' ORDER BY id LIMIT ?", limit)
 }
 
 // Notifications lists notifications, newest first. state is pending, sent, failed or "" (all);
 // limit <= 0 means 100.
-func (db *DB) Notifications(ctx context.Context, state string, limit int) ([]incident.Notification, error) {
+func (db *DB) Notifications(ctx context.Context, state string, limit int) ([]upkeep.Notification, error) {
 	if limit <= 0 {
 		limit = 100
 	}
 	switch state {
 	case "":
 		return db.notifications(ctx, "ORDER BY id DESC LIMIT ?", limit)
-	case incident.StatePending, incident.StateSent, incident.StateFailed:
+	case upkeep.DeliveryPending, upkeep.DeliverySent, upkeep.DeliveryFailed:
 		return db.notifications(ctx, "WHERE state = ? ORDER BY id DESC LIMIT ?", state, limit)
 	}
 	return nil, fmt.Errorf("list notifications: unknown state %q (pending, sent, failed)", state)

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/upkeep-dev/upkeep"
-	"github.com/upkeep-dev/upkeep/incident"
 )
 
 func TestIncidentsAndOutbox(t *testing.T) {
@@ -30,30 +29,30 @@ func TestIncidentsAndOutbox(t *testing.T) {
 		t.Errorf("after the last: %+v", more)
 	}
 
-	var first, second incident.Incident
+	var first, second upkeep.Incident
 	var added []bool
-	err = db.IncidentTx(ctx, func(tx incident.Tx) error {
+	err = db.IncidentTx(ctx, func(tx upkeep.IncidentTx) error {
 		added = nil
 		if err := tx.SetWatermark(ts[1].ID); err != nil {
 			return err
 		}
-		first = incident.Incident{Title: "a down", Status: incident.StatusInvestigating, Impact: incident.ImpactMajor,
+		first = upkeep.Incident{Title: "a down", Status: upkeep.StatusInvestigating, Impact: upkeep.ImpactMajor,
 			Services: []string{"api"}, Automatic: true, StartedAt: t0, OpenedAt: t0,
-			Monitors: []incident.Member{{Monitor: "a", Service: "api", State: upkeep.StateDown, Failing: true, Since: t0}}}
+			Monitors: []upkeep.IncidentMonitor{{Monitor: "a", Service: "api", State: upkeep.StateDown, Failing: true, Since: t0}}}
 		if err := tx.InsertIncident(&first); err != nil {
 			return err
 		}
-		second = incident.Incident{Title: "manual", Status: incident.StatusIdentified, Impact: incident.ImpactMinor, StartedAt: t0, OpenedAt: t0,
+		second = upkeep.Incident{Title: "manual", Status: upkeep.StatusIdentified, Impact: upkeep.ImpactMinor, StartedAt: t0, OpenedAt: t0,
 			ResolvedAt: t0.Add(time.Hour)}
 		if err := tx.InsertIncident(&second); err != nil {
 			return err
 		}
-		if err := tx.AddUpdate(first.ID, incident.Update{At: t0, Kind: incident.UpdateEvent, Status: incident.StatusInvestigating, Message: "a is down"}); err != nil {
+		if err := tx.AddUpdate(first.ID, upkeep.IncidentUpdate{At: t0, Kind: upkeep.UpdateEvent, Status: upkeep.StatusInvestigating, Message: "a is down"}); err != nil {
 			return err
 		}
 		for range 2 {
-			ok, err := tx.Enqueue(incident.Notification{Key: "k1", Incident: first.ID, Channel: "mail", Event: incident.EventDown,
-				Payload: incident.Payload{Title: "a down", At: t0}})
+			ok, err := tx.Enqueue(upkeep.Notification{Key: "k1", Incident: first.ID, Channel: "mail", Event: upkeep.EventDown,
+				Payload: upkeep.NotificationPayload{Title: "a down", At: t0}})
 			if err != nil {
 				return err
 			}
@@ -67,7 +66,7 @@ func TestIncidentsAndOutbox(t *testing.T) {
 	if len(added) != 2 || !added[0] || added[1] {
 		t.Errorf("enqueue the same key twice: added %v, want [true false]", added)
 	}
-	err = db.IncidentTx(ctx, func(tx incident.Tx) error {
+	err = db.IncidentTx(ctx, func(tx upkeep.IncidentTx) error {
 		wm, err := tx.Watermark()
 		if err != nil || wm != ts[1].ID {
 			t.Errorf("watermark = %d, %v", wm, err)
@@ -80,7 +79,7 @@ func TestIncidentsAndOutbox(t *testing.T) {
 		if err != nil || len(ch) != 1 || ch[0] != "mail" {
 			t.Errorf("notified = %v, %v", ch, err)
 		}
-		return tx.SetReport(second.ID, incident.Report{Cause: "disk", Timeline: []incident.TimelineEntry{{At: t0, Text: "x"}}})
+		return tx.SetReport(second.ID, upkeep.IncidentReport{Cause: "disk", Timeline: []upkeep.TimelineEntry{{At: t0, Text: "x"}}})
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -112,7 +111,7 @@ func TestIncidentsAndOutbox(t *testing.T) {
 	if err := db.MarkFailed(ctx, n.ID, t0, 2, "refused"); err != nil {
 		t.Fatal(err)
 	}
-	failed, err := db.Notifications(ctx, incident.StateFailed, 0)
+	failed, err := db.Notifications(ctx, upkeep.DeliveryFailed, 0)
 	if err != nil || len(failed) != 1 || failed[0].LastError != "refused" || failed[0].Attempts != 2 {
 		t.Errorf("failed = %+v, %v", failed, err)
 	}
