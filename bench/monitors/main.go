@@ -25,6 +25,8 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -52,6 +54,7 @@ func run() error {
 	dur := flag.Duration("for", 3*time.Minute, "how long to run")
 	concurrency := flag.Int("concurrency", 0, "cap on concurrent checks (0: automatic)")
 	checker := flag.String("checker", "check", `"check": the real http check (package check, one transport per monitor); "minimal": a GET through one shared client without keep-alive, to separate the engine's own cost`)
+	memprofile := flag.String("memprofile", "", "write a heap profile (pprof) to this file at the end of the run, while every checker is still alive")
 	serve := flag.Bool("serve", false, "internal: serve the targets and print the address")
 	flag.Parse()
 	if *serve {
@@ -135,6 +138,15 @@ loop:
 	cpu := cpuTime() - cpu0
 	rssEnd := rss()
 	rssPeak = max(rssPeak, rssEnd)
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	goroutines := runtime.NumGoroutine()
+	if *memprofile != "" {
+		if err := writeHeapProfile(*memprofile); err != nil {
+			return err
+		}
+	}
 	if err := db.Close(); err != nil {
 		return err
 	}
@@ -169,6 +181,8 @@ loop:
 	fmt.Printf("lag: p50 %s, p99 %s, max %s\n", pct(0.50), pct(0.99), lags[len(lags)-1])
 	fmt.Printf("cpu: %.2f s total, %.3f s per 1,000 checks, %.1f%% of one core\n", cpu.Seconds(), cpu.Seconds()*1000/float64(max(checks, 1)), 100*cpu.Seconds()/wall.Seconds())
 	fmt.Printf("rss: %.1f MB at end, %.1f MB peak, %.1f KB per monitor (peak)\n", mb(rssEnd), mb(rssPeak), float64(rssPeak)/1024/float64(*n))
+	fmt.Printf("go heap at end (after GC): %.1f MB in use, %.2f KB per monitor; stacks %.1f MB; %d goroutines\n",
+		mb(int64(ms.HeapInuse)), float64(ms.HeapInuse)/1024/float64(*n), mb(int64(ms.StackInuse)), goroutines)
 	fmt.Printf("store: %.1f bytes per result, %.1f KB per monitor per day at this interval (%.0f results/day)\n", bytesPerResult, bytesPerResult*perDay/1024, perDay)
 	return nil
 }
@@ -320,6 +334,18 @@ func serveTargets(ports int) error {
 	}
 	fmt.Println(strings.Join(addrs, ","))
 	return <-errc
+}
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func cpuTime() time.Duration {
