@@ -19,8 +19,10 @@
 //
 // The monitor's timeout bounds every check: Check sets it as the context deadline, so a check
 // never outlives it even if the caller's context has no deadline. Checkers keep what is worth
-// keeping between checks (an HTTP client with its idle connections, a small database pool);
-// Close releases it when the monitor goes away.
+// keeping between checks (a small database pool; an HTTP connection, but only when the interval
+// is shorter than 45 s: with longer ones each check opens and closes its own, so that idle
+// monitors hold no connection, buffer or goroutine); Close releases it when the monitor goes
+// away.
 //
 // The wire protocols come from well-kept libraries (net/http, crypto/tls, database/sql with pgx
 // and go-sql-driver/mysql, github.com/miekg/dns, github.com/prometheus-community/pro-bing,
@@ -79,7 +81,7 @@ func New(m policy.Monitor, o Options) (Checker, error) {
 	var err error
 	switch {
 	case m.HTTP != nil:
-		c, err = newHTTP(m.HTTP, o, timeout)
+		c, err = newHTTP(m.HTTP, o, m.Every.Duration, timeout)
 	case m.TCP != nil:
 		c, err = newTCP(m.TCP, timeout)
 	case m.DNS != nil:

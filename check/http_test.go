@@ -196,3 +196,89 @@ func x509Pool(certs ...*x509.Certificate) *x509.CertPool {
 	}
 	return pool
 }
+
+// TestHTTPConnectionByInterval counts the server's connections: a monitor whose interval is
+// 45 s or longer opens a connection per check and holds none between checks; a shorter one
+// reuses one connection, which it drops when no check comes for one and a half intervals.
+// Plain HTTP/1.1 and HTTPS with HTTP/2 alike.
+func TestHTTPConnectionByInterval(t *testing.T) {
+	for _, secure := range []bool{false, true} {
+		for _, every := range []time.Duration{time.Minute, 45 * time.Second, 30 * time.Second, time.Second} {
+			name := fmt.Sprintf("http every %s", every)
+			if secure {
+				name = fmt.Sprintf("https h2 every %s", every)
+			}
+			t.Run(name, func(t *testing.T) {
+				var opened, open atomic.Int32
+				var proto atomic.Value
+				srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					proto.Store(r.Proto)
+					io.WriteString(w, "ok")
+				}))
+				srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+					switch s {
+					case http.StateNew:
+						opened.Add(1)
+						open.Add(1)
+					case http.StateClosed, http.StateHijacked:
+						open.Add(-1)
+					}
+				}
+				o := Options{}
+				if secure {
+					srv.EnableHTTP2 = true
+					srv.StartTLS()
+					o.RootCAs = x509Pool(srv.Certificate())
+				} else {
+					srv.Start()
+				}
+				t.Cleanup(srv.Close)
+				m := monitor(t, fmt.Sprintf(`http: {url: %q}`, srv.URL+"/ok"))
+				m.Every.Duration = every
+				c := checker(t, m, o)
+
+				keep := every < 45*time.Second
+				for i := range 3 {
+					want(t, c, upkeep.StateUp, "")
+					if keep {
+						if n := open.Load(); n != 1 {
+							t.Fatalf("after check %d: %d connections open, want the one kept alive", i+1, n)
+						}
+					} else if !eventually(func() bool { return open.Load() == 0 }) {
+						t.Fatalf("after check %d: %d connections still open, want none between checks", i+1, open.Load())
+					}
+				}
+				if wantProto := map[bool]string{false: "HTTP/1.1", true: "HTTP/2.0"}[secure]; proto.Load() != wantProto {
+					t.Errorf("protocol %v, want %s", proto.Load(), wantProto)
+				}
+				wantOpened := int32(3)
+				if keep {
+					wantOpened = 1
+				}
+				if n := opened.Load(); n != wantOpened {
+					t.Errorf("%d connections for 3 checks, want %d", n, wantOpened)
+				}
+				if every == time.Second {
+					// No check for more than one and a half intervals: the idle connection goes.
+					if !eventually(func() bool { return open.Load() == 0 }) {
+						t.Errorf("%d connections open 2 s after the last check at a 1 s interval, want 0", open.Load())
+					}
+					want(t, c, upkeep.StateUp, "")
+					if n := opened.Load(); n != 2 {
+						t.Errorf("%d connections after the idle one was dropped, want 2", n)
+					}
+				}
+			})
+		}
+	}
+}
+
+// eventually polls cond for up to 3 seconds.
+func eventually(cond func() bool) bool {
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if cond() {
+			return true
+		}
+	}
+	return cond()
+}
