@@ -245,12 +245,21 @@ func TestOutboxKill9WhileDrainingLosesNothing(t *testing.T) {
 	}
 	var heldKeys []string
 
-	// Twice while paging: after the receiver saw a few notifications of the first steps.
+	// Twice while paging: after the receiver saw a few notifications of the first step, and
+	// after the restart once the second step is under way.
 	waitFor(t, "the first notifications", 60*time.Second, func() bool { return recv.count() >= 3 })
 	heldKeys = append(heldKeys, killHeld("while paging", func() {}))
 	s = startServe(t, dir, nil)
 	seen := recv.count()
-	waitFor(t, "notifications after the restart", 60*time.Second, func() bool { return recv.count() >= seen+3 })
+	waitFor(t, "notifications of a later step after the restart", 60*time.Second, func() bool {
+		got, _ := recv.snapshot()
+		for k := range got {
+			if strings.Contains(k, "/step/1/") {
+				return recv.count() >= seen+3
+			}
+		}
+		return false
+	})
 	heldKeys = append(heldKeys, killHeld("while paging, after a restart", func() {}))
 
 	// Let every step run and the outbox drain, then recover: kill during the recovery notices.
