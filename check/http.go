@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tidwall/gjson"
@@ -45,9 +47,12 @@ const (
 // dialer is shared by every http check: it holds only settings.
 var dialer = &net.Dialer{KeepAlive: 30 * time.Second}
 
-// httpChecker requests a URL with its own client and transport (its own TLS settings, its own
-// connection). Whether the connection outlives a check depends on the interval: see
-// keepAliveBelow.
+// httpChecker requests a URL with its own client. A monitor that keeps its connection (see
+// keepAliveBelow) has its own transport, so that no other monitor's check ever rides on its
+// connection: each check measures its own. Monitors that keep none share a transport with the
+// others of the same TLS settings and timeout (see sharedTransports): it holds no connection
+// between checks, every check dials its own, so sharing changes nothing a check sees and saves
+// the transport's few KB per monitor.
 type httpChecker struct {
 	s         *policy.HTTPCheck
 	url       string
@@ -55,6 +60,8 @@ type httpChecker struct {
 	userAgent string
 	client    *http.Client
 	transport *http.Transport
+	shared    *sharedKey // the key of transport in sharedTransports, or nil if it is the checker's own
+	closed    sync.Once
 	expect    []policy.StatusRange
 	verify    bool
 	warn      time.Duration
@@ -69,6 +76,14 @@ func newHTTP(s *policy.HTTPCheck, o Options, every, timeout time.Duration) (Chec
 		}
 		target = strings.TrimRight(o.PublicURL, "/") + target
 	}
+	method := s.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	// A request that cannot be built is a policy the loader should have refused; say so now.
+	if _, err := http.NewRequest(method, target, nil); err != nil {
+		return nil, fmt.Errorf("http check: %w", err)
+	}
 	follow := s.FollowRedirects == nil || *s.FollowRedirects
 	verify := s.TLSVerify == nil || *s.TLSVerify
 	tlsConfig := &tls.Config{RootCAs: o.RootCAs, InsecureSkipVerify: !verify} //nolint:gosec // the policy asks for it
@@ -79,24 +94,23 @@ func newHTTP(s *policy.HTTPCheck, o Options, every, timeout time.Duration) (Chec
 		}
 		tlsConfig.Certificates = []tls.Certificate{cert}
 	}
-	transport := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           dialer.DialContext,
-		TLSClientConfig:       tlsConfig,
-		ForceAttemptHTTP2:     true,
-		TLSHandshakeTimeout:   timeout,
-		ResponseHeaderTimeout: timeout,
-		WriteBufferSize:       writeBufferSize,
-		ReadBufferSize:        readBufferSize,
-	}
-	if every > 0 && every < keepAliveBelow {
-		// One check at a time: one idle connection (two across a redirect to another host),
-		// dropped if no check comes to use it within half an interval of the next one.
-		transport.MaxIdleConns = 2
-		transport.MaxIdleConnsPerHost = 1
-		transport.IdleConnTimeout = every + every/2
+	keep := every > 0 && every < keepAliveBelow
+	var transport *http.Transport
+	var shared *sharedKey
+	if keep || len(tlsConfig.Certificates) > 0 {
+		transport = newTransport(tlsConfig, timeout)
+		if keep {
+			// One check at a time: one idle connection (two across a redirect to another host),
+			// dropped if no check comes to use it within half an interval of the next one.
+			transport.MaxIdleConns = 2
+			transport.MaxIdleConnsPerHost = 1
+			transport.IdleConnTimeout = every + every/2
+		} else {
+			transport.DisableKeepAlives = true
+		}
 	} else {
-		transport.DisableKeepAlives = true
+		shared = &sharedKey{roots: o.RootCAs, verify: verify, timeout: timeout}
+		transport = sharedTransports.get(*shared, tlsConfig)
 	}
 	client := &http.Client{
 		Transport: transport,
@@ -121,25 +135,83 @@ func newHTTP(s *policy.HTTPCheck, o Options, every, timeout time.Duration) (Chec
 	if warn <= 0 {
 		warn = DefaultCertExpiryWarning
 	}
-	method := s.Method
-	if method == "" {
-		method = http.MethodGet
-	}
 	version := o.Version
 	if version == "" {
 		version = "dev"
 	}
-	// A request that cannot be built is a policy the loader should have refused; say so now.
-	if _, err := http.NewRequest(method, target, nil); err != nil {
-		return nil, fmt.Errorf("http check: %w", err)
-	}
 	return &httpChecker{s: s, url: target, method: method, userAgent: "Upkeep/" + version, client: client,
-		transport: transport, expect: expect, verify: verify, warn: warn, timeout: timeout}, nil
+		transport: transport, shared: shared, expect: expect, verify: verify, warn: warn, timeout: timeout}, nil
 }
 
 func (c *httpChecker) Close() error {
-	c.transport.CloseIdleConnections()
+	c.closed.Do(func() {
+		if c.shared != nil {
+			sharedTransports.release(*c.shared)
+		} else {
+			c.transport.CloseIdleConnections()
+		}
+	})
 	return nil
+}
+
+func newTransport(tlsConfig *tls.Config, timeout time.Duration) *http.Transport {
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           dialer.DialContext,
+		TLSClientConfig:       tlsConfig,
+		ForceAttemptHTTP2:     true,
+		TLSHandshakeTimeout:   timeout,
+		ResponseHeaderTimeout: timeout,
+		WriteBufferSize:       writeBufferSize,
+		ReadBufferSize:        readBufferSize,
+	}
+}
+
+// sharedKey is what tells shared transports apart: the TLS settings (client certificates are
+// never shared: each such monitor has its own transport) and the timeout.
+type sharedKey struct {
+	roots   *x509.CertPool
+	verify  bool
+	timeout time.Duration
+}
+
+// sharedTransports are the transports without keep-alive, counted by the checkers that use them,
+// so that one goes when its last checker is closed (a reload with a new RootCAs pool leaves none
+// behind).
+var sharedTransports = transportCache{m: map[sharedKey]*sharedTransport{}}
+
+type transportCache struct {
+	mu sync.Mutex
+	m  map[sharedKey]*sharedTransport
+}
+
+type sharedTransport struct {
+	t    *http.Transport
+	refs int
+}
+
+func (c *transportCache) get(k sharedKey, tlsConfig *tls.Config) *http.Transport {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.m[k]
+	if st == nil {
+		t := newTransport(tlsConfig, k.timeout)
+		t.DisableKeepAlives = true
+		st = &sharedTransport{t: t}
+		c.m[k] = st
+	}
+	st.refs++
+	return st.t
+}
+
+func (c *transportCache) release(k sharedKey) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st := c.m[k]; st != nil {
+		if st.refs--; st.refs <= 0 {
+			delete(c.m, k)
+		}
+	}
 }
 
 func (c *httpChecker) Check(ctx context.Context) upkeep.Result {

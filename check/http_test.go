@@ -282,3 +282,49 @@ func eventually(cond func() bool) bool {
 	}
 	return cond()
 }
+
+// TestHTTPSharedTransport: monitors that keep no connection share a transport with those of the
+// same TLS settings and timeout, and the last one closed takes it away; a monitor that keeps
+// its connection has its own.
+func TestHTTPSharedTransport(t *testing.T) {
+	build := func(kind string, every time.Duration) *httpChecker {
+		t.Helper()
+		m := monitor(t, kind)
+		m.Every.Duration = every
+		c, err := New(m, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.(*httpChecker)
+	}
+	a := build(`http: {url: "http://127.0.0.1:1/a"}`, time.Minute)
+	b := build(`http: {url: "http://127.0.0.1:1/b"}`, time.Hour)
+	insecure := build(`http: {url: "http://127.0.0.1:1/c", tls_verify: false}`, time.Minute)
+	short := build(`http: {url: "http://127.0.0.1:1/d"}`, 10*time.Second)
+	if a.transport != b.transport || a.shared == nil {
+		t.Error("two 1m+ monitors with the same TLS settings do not share a transport")
+	}
+	if insecure.transport == a.transport {
+		t.Error("tls_verify: false shares a transport with verifying monitors")
+	}
+	if short.shared != nil || short.transport == a.transport {
+		t.Error("a 10s monitor (keep-alive) shares a transport")
+	}
+	refs := func() int {
+		sharedTransports.mu.Lock()
+		defer sharedTransports.mu.Unlock()
+		if st := sharedTransports.m[*a.shared]; st != nil {
+			return st.refs
+		}
+		return 0
+	}
+	if n := refs(); n != 2 {
+		t.Errorf("%d references, want 2", n)
+	}
+	for _, c := range []*httpChecker{a, a, b, insecure, short} { // a twice: Close is idempotent
+		_ = c.Close()
+	}
+	if n := refs(); n != 0 {
+		t.Errorf("%d references after closing, want 0 (the transport removed)", n)
+	}
+}
