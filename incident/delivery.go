@@ -100,6 +100,11 @@ type Delivery struct {
 	mu       sync.Mutex
 	inflight map[int64]bool
 	queues   map[string]chan upkeep.Notification
+	// pass counts the reads of the outbox; finished holds, for a notification whose attempt
+	// ended, the pass current then. A read that began before the attempt's outcome was stored
+	// may still show it pending: that pass must not send it again.
+	pass     uint64
+	finished map[int64]uint64
 }
 
 // NewDelivery returns the delivery workers of m's outbox; m wakes them when it enqueues.
@@ -123,7 +128,7 @@ func NewDelivery(m *Manager, cfg DeliveryConfig) *Delivery {
 		cfg.Senders = func(string) (Sender, bool) { return nil, false }
 	}
 	d := &Delivery{m: m, cfg: cfg, log: m.log, wake: make(chan struct{}, 1),
-		inflight: map[int64]bool{}, queues: map[string]chan upkeep.Notification{}}
+		inflight: map[int64]bool{}, queues: map[string]chan upkeep.Notification{}, finished: map[int64]uint64{}}
 	m.notify = d.Wake
 	return d
 }
@@ -145,6 +150,7 @@ func (d *Delivery) Run(ctx context.Context) error {
 	defer timer.Stop()
 	for {
 		wait := time.Minute // a safety net; wake-ups and retry times come first
+		pass := d.newPass()
 		pending, err := d.m.store.PendingNotifications(ctx, 5000)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -160,7 +166,7 @@ func (d *Delivery) Run(ctx context.Context) error {
 				wait = min(wait, at.Sub(now))
 				continue
 			}
-			if !d.dispatch(ctx, &wg, n) {
+			if !d.dispatch(ctx, &wg, n, pass) {
 				wait = min(wait, 100*time.Millisecond) // its channel's queue is full: soon
 			}
 		}
@@ -175,12 +181,29 @@ func (d *Delivery) Run(ctx context.Context) error {
 	}
 }
 
-// dispatch hands n to its channel's worker unless it is in flight already; false if the
-// worker's queue is full.
-func (d *Delivery) dispatch(ctx context.Context, wg *sync.WaitGroup, n upkeep.Notification) bool {
+// newPass starts a read of the outbox and forgets the attempts that ended before it.
+func (d *Delivery) newPass() uint64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.pass++
+	for id, p := range d.finished {
+		if p < d.pass {
+			delete(d.finished, id)
+		}
+	}
+	return d.pass
+}
+
+// dispatch hands n, as read by pass, to its channel's worker unless it is in flight already or
+// its attempt ended during or after that read (the read may be stale: the next one decides);
+// false if the worker's queue is full.
+func (d *Delivery) dispatch(ctx context.Context, wg *sync.WaitGroup, n upkeep.Notification, pass uint64) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.inflight[n.ID] {
+		return true
+	}
+	if p, ok := d.finished[n.ID]; ok && p >= pass {
 		return true
 	}
 	q, ok := d.queues[n.Channel]
@@ -223,6 +246,7 @@ func (d *Delivery) worker(ctx context.Context, q chan upkeep.Notification) {
 			d.deliver(ctx, n)
 			d.mu.Lock()
 			delete(d.inflight, n.ID)
+			d.finished[n.ID] = d.pass
 			d.mu.Unlock()
 			d.Wake()
 		}
