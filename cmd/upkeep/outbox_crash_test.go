@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -91,6 +92,9 @@ func (h *hookReceiver) snapshot() (map[string]int, []string) {
 	}
 	return m, slices.Clone(h.bad)
 }
+
+// sentLine is the log line of a notification handed to its channel (text log format).
+var sentLine = regexp.MustCompile(`msg="notification sent".* key=(\S+)`)
 
 type outboxRow struct {
 	Key       string `json:"key"`
@@ -189,6 +193,7 @@ func TestOutboxKill9WhileDrainingLosesNothing(t *testing.T) {
 	token := createTokenFor(t, filepath.Join(dir, "upkeep-data"))
 
 	s := startServe(t, dir, nil)
+	all := []*server{s} // every process, for its log
 	for i := range nServices {
 		waitFor(t, fmt.Sprintf("mon%d up", i), 30*time.Second, func() bool {
 			st, _ := monitorState(t, s, token, fmt.Sprintf("mon%d", i))
@@ -250,6 +255,7 @@ func TestOutboxKill9WhileDrainingLosesNothing(t *testing.T) {
 	waitFor(t, "the first notifications", 60*time.Second, func() bool { return recv.count() >= 3 })
 	heldKeys = append(heldKeys, killHeld("while paging", func() {}))
 	s = startServe(t, dir, nil)
+	all = append(all, s)
 	seen := recv.count()
 	waitFor(t, "notifications of a later step after the restart", 60*time.Second, func() bool {
 		got, _ := recv.snapshot()
@@ -264,6 +270,7 @@ func TestOutboxKill9WhileDrainingLosesNothing(t *testing.T) {
 
 	// Let every step run and the outbox drain, then recover: kill during the recovery notices.
 	s = startServe(t, dir, nil)
+	all = append(all, s)
 	waitFor(t, "every escalation step enqueued and sent", 90*time.Second, func() bool {
 		return allStepsRun(outbox(t, s, token), incidents(t, s, token)) && noPending()
 	})
@@ -271,6 +278,7 @@ func TestOutboxKill9WhileDrainingLosesNothing(t *testing.T) {
 
 	// Restart and let everything settle: every incident resolved, the outbox drained.
 	s = startServe(t, dir, nil)
+	all = append(all, s)
 	waitFor(t, "every incident resolved", 60*time.Second, func() bool {
 		incs := incidents(t, s, token)
 		for _, inc := range incs {
@@ -341,6 +349,23 @@ func TestOutboxKill9WhileDrainingLosesNothing(t *testing.T) {
 	for k := range held {
 		if got[k] == 0 {
 			t.Errorf("%s is marked sent but never reached the receiver", k)
+		}
+	}
+	// Within one process, no notification is sent twice: repeats come from kills only.
+	for i, sv := range all {
+		sentBy := map[string]int{}
+		for _, line := range strings.Split(sv.stderr.String(), "\n") {
+			if m := sentLine.FindStringSubmatch(line); m != nil {
+				sentBy[m[1]]++
+			}
+		}
+		for k, n := range sentBy {
+			if n > 1 {
+				t.Errorf("process %d sent %s %d times without a crash in between", i+1, k, n)
+			}
+		}
+		if len(sentBy) == 0 && i == len(all)-1 {
+			t.Errorf("the last process logged no \"notification sent\": the log format changed?\n%s", sv.stderr)
 		}
 	}
 	// One worker per channel has at most one notification between send and mark at a kill.
