@@ -50,3 +50,22 @@ type StoredTransition struct {
 	ID int64
 	Transition
 }
+
+// Interval is the time from Start (inclusive) to End (exclusive).
+type Interval struct {
+	Start, End time.Time
+}
+
+// Rollup summarises the raw results of one monitor over one hour or one UTC day.
+type Rollup struct {
+	Monitor  string
+	Span     time.Duration // time.Hour or 24 * time.Hour
+	Start    time.Time
+	Checks   int // results in the period, every location
+	Failures int // results that were down
+	Degraded int // results that were degraded
+	// Latency percentiles (nearest rank) and maximum over the checks that got an answer (up or
+	// degraded): the latency of a failure is mostly its timeout and says nothing about speed.
+	// Zero when no check got an answer.
+	LatencyP50, LatencyP95, LatencyMax time.Duration
+}

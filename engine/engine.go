@@ -49,7 +49,7 @@ type Store interface {
 	StartSession(ctx context.Context, at time.Time) (int64, error)
 	TouchSession(ctx context.Context, id int64, at time.Time) error
 	EndSession(ctx context.Context, id int64, at time.Time) error
-	SessionIntervals(ctx context.Context, from, to time.Time) ([][2]time.Time, error)
+	SessionIntervals(ctx context.Context, from, to time.Time) ([]upkeep.Interval, error)
 	RollUp(ctx context.Context, now time.Time) (int, error)
 	PruneResults(ctx context.Context, before time.Time) (int, error)
 	PruneRollups(ctx context.Context, before time.Time) (int, error)

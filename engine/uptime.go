@@ -62,7 +62,7 @@ func (e *Engine) Uptime(ctx context.Context, monitor string, from, to time.Time)
 	now := e.clock.Now()
 	e.mu.Lock()
 	if !e.sessionStart.IsZero() && e.sessionEnd.IsZero() {
-		alive = append(alive, [2]time.Time{e.sessionStart, now}) // the running session is alive until now
+		alive = append(alive, upkeep.Interval{Start: e.sessionStart, End: now}) // the running session is alive until now
 	}
 	e.mu.Unlock()
 	return computeUptime(from, to, now, initial, ts, alive), nil
@@ -71,7 +71,7 @@ func (e *Engine) Uptime(ctx context.Context, monitor string, from, to time.Time)
 // computeUptime splits [from, to) by state (initial, then the transitions in order) and by
 // liveness (the alive intervals, in any order, possibly overlapping); time after now and time
 // outside every alive interval is no data.
-func computeUptime(from, to, now time.Time, initial upkeep.State, ts []upkeep.Transition, alive [][2]time.Time) Uptime {
+func computeUptime(from, to, now time.Time, initial upkeep.State, ts []upkeep.Transition, alive []upkeep.Interval) Uptime {
 	u := Uptime{From: from, To: to}
 	alive = mergeIntervals(alive, from, minTime(to, now))
 	add := func(s upkeep.State, a, b time.Time) {
@@ -80,7 +80,7 @@ func computeUptime(from, to, now time.Time, initial upkeep.State, ts []upkeep.Tr
 		}
 		covered := time.Duration(0)
 		for _, iv := range alive {
-			lo, hi := maxTime(a, iv[0]), minTime(b, iv[1])
+			lo, hi := maxTime(a, iv.Start), minTime(b, iv.End)
 			if lo.Before(hi) {
 				covered += hi.Sub(lo)
 			}
@@ -112,19 +112,19 @@ func computeUptime(from, to, now time.Time, initial upkeep.State, ts []upkeep.Tr
 }
 
 // mergeIntervals clips intervals to [lo, hi), sorts them and merges overlaps.
-func mergeIntervals(ivs [][2]time.Time, lo, hi time.Time) [][2]time.Time {
-	var out [][2]time.Time
+func mergeIntervals(ivs []upkeep.Interval, lo, hi time.Time) []upkeep.Interval {
+	var out []upkeep.Interval
 	for _, iv := range ivs {
-		a, b := maxTime(iv[0], lo), minTime(iv[1], hi)
+		a, b := maxTime(iv.Start, lo), minTime(iv.End, hi)
 		if a.Before(b) {
-			out = append(out, [2]time.Time{a, b})
+			out = append(out, upkeep.Interval{Start: a, End: b})
 		}
 	}
-	slices.SortFunc(out, func(x, y [2]time.Time) int { return x[0].Compare(y[0]) })
+	slices.SortFunc(out, func(x, y upkeep.Interval) int { return x.Start.Compare(y.Start) })
 	merged := out[:0]
 	for _, iv := range out {
-		if n := len(merged); n > 0 && !iv[0].After(merged[n-1][1]) {
-			merged[n-1][1] = maxTime(merged[n-1][1], iv[1])
+		if n := len(merged); n > 0 && !iv.Start.After(merged[n-1].End) {
+			merged[n-1].End = maxTime(merged[n-1].End, iv.End)
 			continue
 		}
 		merged = append(merged, iv)

@@ -374,7 +374,7 @@ func (db *DB) EndSession(ctx context.Context, id int64, at time.Time) error {
 // SessionIntervals returns the [start, end) intervals during which the engine ran and that
 // overlap [from, to), oldest first, not clipped. A session without an end (Upkeep was killed,
 // or it is the running one) ends at its last sign of life.
-func (db *DB) SessionIntervals(ctx context.Context, from, to time.Time) ([][2]time.Time, error) {
+func (db *DB) SessionIntervals(ctx context.Context, from, to time.Time) ([]upkeep.Interval, error) {
 	lo, hi := rangeMillis(from, to)
 	rows, err := db.readDB.QueryContext(ctx, `
 		SELECT started_at, coalesce(ended_at, last_alive_at) AS end_at FROM sessions
@@ -383,13 +383,13 @@ func (db *DB) SessionIntervals(ctx context.Context, from, to time.Time) ([][2]ti
 		return nil, fmt.Errorf("sessions: %w", err)
 	}
 	defer rows.Close()
-	var out [][2]time.Time
+	var out []upkeep.Interval
 	for rows.Next() {
 		var s, e int64
 		if err := rows.Scan(&s, &e); err != nil {
 			return nil, fmt.Errorf("sessions: %w", err)
 		}
-		out = append(out, [2]time.Time{fromMillis(s), fromMillis(e)})
+		out = append(out, upkeep.Interval{Start: fromMillis(s), End: fromMillis(e)})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sessions: %w", err)

@@ -162,7 +162,7 @@ func TestSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := [][2]time.Time{{mt0, mt0.Add(time.Minute)}, {mt0.Add(time.Hour), mt0.Add(2 * time.Hour)}}
+	want := []upkeep.Interval{{Start: mt0, End: mt0.Add(time.Minute)}, {Start: mt0.Add(time.Hour), End: mt0.Add(2 * time.Hour)}}
 	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
 		t.Errorf("sessions %v, want %v", got, want)
 	}

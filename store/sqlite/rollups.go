@@ -8,21 +8,9 @@ import (
 	"slices"
 	"strconv"
 	"time"
-)
 
-// Rollup summarises the raw results of one monitor over one hour or one UTC day.
-type Rollup struct {
-	Monitor  string
-	Span     time.Duration // time.Hour or 24 * time.Hour
-	Start    time.Time
-	Checks   int // results in the period, every location
-	Failures int // results that were down
-	Degraded int // results that were degraded
-	// Latency percentiles (nearest rank) and maximum over the checks that got an answer (up or
-	// degraded): the latency of a failure is mostly its timeout and says nothing about speed.
-	// Zero when no check got an answer.
-	LatencyP50, LatencyP95, LatencyMax time.Duration
-}
+	"github.com/upkeep-dev/upkeep"
+)
 
 // Day is the span of a daily rollup.
 const Day = 24 * time.Hour
@@ -45,7 +33,7 @@ func spanCode(span time.Duration) (string, error) {
 
 // Rollups returns the rollups of monitor for span (time.Hour or Day) that start in [from, to),
 // oldest first. A zero from or to leaves that side open.
-func (db *DB) Rollups(ctx context.Context, monitor string, span time.Duration, from, to time.Time) ([]Rollup, error) {
+func (db *DB) Rollups(ctx context.Context, monitor string, span time.Duration, from, to time.Time) ([]upkeep.Rollup, error) {
 	code, err := spanCode(span)
 	if err != nil {
 		return nil, err
@@ -59,9 +47,9 @@ func (db *DB) Rollups(ctx context.Context, monitor string, span time.Duration, f
 		return nil, fmt.Errorf("rollups of %q: %w", monitor, err)
 	}
 	defer rows.Close()
-	var out []Rollup
+	var out []upkeep.Rollup
 	for rows.Next() {
-		r := Rollup{Monitor: monitor, Span: span}
+		r := upkeep.Rollup{Monitor: monitor, Span: span}
 		var start int64
 		var p50, p95, pmax sql.NullInt64
 		if err := rows.Scan(&start, &r.Checks, &r.Failures, &r.Degraded, &p50, &p95, &pmax); err != nil {
