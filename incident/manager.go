@@ -283,6 +283,8 @@ func (m *Manager) fail(tx upkeep.IncidentTx, p *policy.Policy, open []upkeep.Inc
 	if st.To == upkeep.StateDegraded {
 		inc.Impact = upkeep.ImpactMinor
 	}
+	// The title is what a status page shows ("Public API is down"); notifications use it as it
+	// is, without adding the state again.
 	if service != "" {
 		inc.Services = []string{service}
 		title := service

@@ -176,7 +176,7 @@ func emailChannel(t *testing.T, p *smtpPeer, extra string) policy.Channel {
 func testEvent(kind string) Event {
 	start := time.Date(2026, 3, 4, 5, 6, 0, 0, time.UTC)
 	return Event{Kind: kind, Key: "inc-42/step-0/mail/" + kind, At: start.Add(3 * time.Minute),
-		Incident: Incident{ID: "42", Title: "Public API", Status: "investigating", Impact: "major", Services: []string{"api"},
+		Incident: Incident{ID: "42", Title: "Public API is down", Status: "investigating", Impact: "major", Services: []string{"api"},
 			Monitors: []string{"api-health"}, StartedAt: start, URL: "https://upkeep.example.com/incidents/42",
 			AckURL: "https://upkeep.example.com/ack/42?sig=abc&exp=1"},
 		Monitor: "api-health", State: "down", Cause: "HTTP 503 Service Unavailable"}
@@ -212,7 +212,7 @@ func TestEmailSTARTTLSAndAuth(t *testing.T) {
 		"From":              `"Upkeep" <upkeep@example.com>`,
 		"To":                `<ops@example.com>, "On call" <oncall@example.com>`,
 		"Cc":                `<boss@example.com>`,
-		"Subject":           "[DOWN] Public API",
+		"Subject":           "[Upkeep] Public API is down",
 		"X-Upkeep-Event":    "down",
 		"X-Upkeep-Incident": "42",
 		"X-Upkeep-Monitor":  "api-health",
@@ -291,7 +291,7 @@ func TestEmailImplicitTLS(t *testing.T) {
 		t.Fatalf("received %d messages", len(msgs))
 	}
 	m, _ := mail.ReadMessage(bytes.NewReader(peer.received()[0].data))
-	if m.Header.Get("Subject") != "[RESOLVED] Public API" {
+	if m.Header.Get("Subject") != "[Upkeep] Resolved: Public API is down" {
 		t.Errorf("subject %q", m.Header.Get("Subject"))
 	}
 }

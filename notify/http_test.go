@@ -152,9 +152,9 @@ func TestWebhookSignedBody(t *testing.T) {
 	}
 
 	// The documented schema, field by field.
-	want := `{"version":1,"id":"inc-42/step-0/mail/down","event":"down","at":"2026-03-04T05:09:00Z","subject":"[DOWN] Public API",` +
+	want := `{"version":1,"id":"inc-42/step-0/mail/down","event":"down","at":"2026-03-04T05:09:00Z","subject":"[Upkeep] Public API is down",` +
 		`"text":"Public API is down.\n\nMonitor: api-health (down)\nCause: HTTP 503 Service Unavailable\nServices: api\nSince: 2026-03-04 05:06 UTC\n\nIncident: https://upkeep.example.com/incidents/42\nAcknowledge: https://upkeep.example.com/ack/42?sig=abc\u0026exp=1",` +
-		`"incident":{"id":"42","title":"Public API","status":"investigating","impact":"major","services":["api"],"monitors":["api-health"],"started_at":"2026-03-04T05:06:00Z","resolved_at":null},` +
+		`"incident":{"id":"42","title":"Public API is down","status":"investigating","impact":"major","services":["api"],"monitors":["api-health"],"started_at":"2026-03-04T05:06:00Z","resolved_at":null},` +
 		`"monitor":"api-health","state":"down","cause":"HTTP 503 Service Unavailable","step":0,` +
 		`"links":{"incident":"https://upkeep.example.com/incidents/42","acknowledge":"https://upkeep.example.com/ack/42?sig=abc\u0026exp=1"}}`
 	if string(r.body) != want {
@@ -261,7 +261,7 @@ func TestTwilio(t *testing.T) {
 			t.Errorf("From %q", form.Get("From"))
 		}
 		body := form.Get("Body")
-		if body != "[DOWN] Public API https://upkeep.example.com/ack/42?sig=abc&exp=1" || len(body) > 160 {
+		if body != "[Upkeep] Public API is down https://upkeep.example.com/ack/42?sig=abc&exp=1" || len(body) > 160 {
 			t.Errorf("Body %q", body)
 		}
 	}
@@ -289,7 +289,7 @@ func TestSMSText(t *testing.T) {
 		t.Errorf("%d characters: %q", len(text), text)
 	}
 	ev = testEvent(EventResolved) // no acknowledge link once resolved
-	if text, _ := b.smsText(ev); text != "[RESOLVED] Public API https://upkeep.example.com/incidents/42" {
+	if text, _ := b.smsText(ev); text != "[Upkeep] Resolved: Public API is down https://upkeep.example.com/incidents/42" {
 		t.Errorf("resolved: %q", text)
 	}
 }
@@ -305,7 +305,7 @@ func TestHTTPSMS(t *testing.T) {
 	if r.header.Get("X-Api-Key") != "sms-key-123" || r.header.Get("Content-Type") != "application/json" {
 		t.Errorf("headers %v", r.header)
 	}
-	want := `{"to": "+15550000001", "text": "[DEGRADED] Public API https://upkeep.example.com/ack/42?sig=abc\u0026exp=1", "incident": "42"}`
+	want := `{"to": "+15550000001", "text": "[Upkeep] Public API is down https://upkeep.example.com/ack/42?sig=abc\u0026exp=1", "incident": "42"}`
 	if string(r.body) != want {
 		t.Errorf("body %s\nwant %s", r.body, want)
 	}
@@ -317,7 +317,7 @@ func TestHTTPSMS(t *testing.T) {
 	}
 	r = rc.last(t)
 	form, _ := url.ParseQuery(string(r.body))
-	if r.header.Get("Content-Type") != "application/x-www-form-urlencoded" || form.Get("to") != "0151 1234" || form.Get("msg") != "slow: Public API" {
+	if r.header.Get("Content-Type") != "application/x-www-form-urlencoded" || form.Get("to") != "0151 1234" || form.Get("msg") != "slow: Public API is down" {
 		t.Errorf("form %s %v", r.body, r.header)
 	}
 }
@@ -330,8 +330,8 @@ func TestSlack(t *testing.T) {
 	}
 	r := rc.last(t)
 	v := decode(t, r.body)
-	if r.path != "/services/T0/B0/x" || v["text"] != "[DOWN] Public API" || at(v, "blocks", 0, "type") != "header" ||
-		at(v, "blocks", 0, "text", "text") != "[DOWN] Public API" || at(v, "blocks", 1, "text", "type") != "mrkdwn" ||
+	if r.path != "/services/T0/B0/x" || v["text"] != "[Upkeep] Public API is down" || at(v, "blocks", 0, "type") != "header" ||
+		at(v, "blocks", 0, "text", "text") != "[Upkeep] Public API is down" || at(v, "blocks", 1, "text", "type") != "mrkdwn" ||
 		!strings.Contains(at(v, "blocks", 1, "text", "text").(string), "Cause: HTTP 503") ||
 		at(v, "blocks", 2, "type") != "actions" || at(v, "blocks", 2, "elements", 0, "url") != "https://upkeep.example.com/ack/42?sig=abc&exp=1" ||
 		at(v, "blocks", 2, "elements", 1, "url") != "https://upkeep.example.com/incidents/42" {
@@ -352,7 +352,7 @@ func TestTeams(t *testing.T) {
 	v := decode(t, rc.last(t).body)
 	card := at(v, "attachments", 0, "content")
 	if v["type"] != "message" || at(v, "attachments", 0, "contentType") != "application/vnd.microsoft.card.adaptive" ||
-		at(card, "type") != "AdaptiveCard" || at(card, "version") != "1.4" || at(card, "body", 0, "text") != "[DOWN] Public API" ||
+		at(card, "type") != "AdaptiveCard" || at(card, "version") != "1.4" || at(card, "body", 0, "text") != "[Upkeep] Public API is down" ||
 		at(card, "actions", 0, "type") != "Action.OpenUrl" || at(card, "actions", 0, "url") != "https://upkeep.example.com/ack/42?sig=abc&exp=1" ||
 		at(card, "actions", 1, "url") != "https://upkeep.example.com/incidents/42" {
 		t.Errorf("adaptive card %s", rc.last(t).body)
@@ -363,7 +363,7 @@ func TestTeams(t *testing.T) {
 		t.Fatal(err)
 	}
 	v = decode(t, rc.last(t).body)
-	if v["@type"] != "MessageCard" || v["summary"] != "[RESOLVED] Public API" || v["themeColor"] != "2DA44E" ||
+	if v["@type"] != "MessageCard" || v["summary"] != "[Upkeep] Resolved: Public API is down" || v["themeColor"] != "2DA44E" ||
 		at(v, "potentialAction", 0, "@type") != "OpenUri" || at(v, "potentialAction", 0, "targets", 0, "uri") != "https://upkeep.example.com/incidents/42" {
 		t.Errorf("message card %s", rc.last(t).body)
 	}
@@ -377,7 +377,7 @@ func TestDiscord(t *testing.T) {
 	}
 	v := decode(t, rc.last(t).body)
 	e := at(v, "embeds", 0)
-	if at(e, "title") != "[DOWN] Public API" || at(e, "url") != "https://upkeep.example.com/incidents/42" ||
+	if at(e, "title") != "[Upkeep] Public API is down" || at(e, "url") != "https://upkeep.example.com/incidents/42" ||
 		at(e, "color") != float64(0xD93F0B) || at(e, "timestamp") != "2026-03-04T05:09:00Z" ||
 		!strings.Contains(at(e, "description").(string), "[Acknowledge](https://upkeep.example.com/ack/42?sig=abc&exp=1)") ||
 		at(v, "allowed_mentions", "parse") == nil || len(at(v, "allowed_mentions", "parse").([]any)) != 0 {
@@ -402,7 +402,7 @@ func TestTelegram(t *testing.T) {
 	}
 	v := decode(t, rc.last(t).body)
 	text, _ := v["text"].(string)
-	if v["chat_id"] != "-1001234567890" || v["parse_mode"] != "HTML" || !strings.HasPrefix(text, "<b>[DOWN] Public API</b>\n\n") ||
+	if v["chat_id"] != "-1001234567890" || v["parse_mode"] != "HTML" || !strings.HasPrefix(text, "<b>[Upkeep] Public API is down</b>\n\n") ||
 		!strings.Contains(text, `<a href="https://upkeep.example.com/ack/42?sig=abc&amp;exp=1">Acknowledge</a>`) ||
 		!strings.Contains(text, `<a href="https://upkeep.example.com/incidents/42">Incident</a>`) {
 		t.Errorf("payload %s", rc.last(t).body)
@@ -471,7 +471,7 @@ func TestPagerDutyLifecycle(t *testing.T) {
 		}
 		actions = append(actions, v["event_action"].(string))
 		if kind == EventDown {
-			if at(v, "payload", "summary") != "[DOWN] Public API" || at(v, "payload", "source") != "api-health" ||
+			if at(v, "payload", "summary") != "[Upkeep] Public API is down" || at(v, "payload", "source") != "api-health" ||
 				at(v, "payload", "severity") != "error" || at(v, "payload", "timestamp") != "2026-03-04T05:09:00Z" ||
 				at(v, "payload", "component") != "api" || at(v, "links", 0, "href") != "https://upkeep.example.com/incidents/42" {
 				t.Errorf("trigger %s", rc.last(t).body)
@@ -511,7 +511,7 @@ func TestOpsgenieLifecycle(t *testing.T) {
 		calls = append(calls, r.path+"?"+r.query)
 		if kind == EventDown {
 			v := decode(t, r.body)
-			if v["alias"] != "upkeep-42" || v["message"] != "[DOWN] Public API" || v["priority"] != "P2" || v["entity"] != "api-health" ||
+			if v["alias"] != "upkeep-42" || v["message"] != "[Upkeep] Public API is down" || v["priority"] != "P2" || v["entity"] != "api-health" ||
 				at(v, "details", "acknowledge") != "https://upkeep.example.com/ack/42?sig=abc&exp=1" {
 				t.Errorf("create %s", r.body)
 			}
@@ -525,12 +525,12 @@ func TestOpsgenieLifecycle(t *testing.T) {
 
 func TestTemplatesOfTheChannel(t *testing.T) {
 	rc := newReceiver(t, nil)
-	c := channel(t, `{webhook: {url: "`+rc.URL+`"}, templates: {down: {subject: "{{upper .Incident.Title}} down", text: "{{.Cause}} since {{time .Incident.StartedAt}} {{.Incident.AckURL}}"}}}`, nil)
+	c := channel(t, `{webhook: {url: "`+rc.URL+`"}, templates: {down: {subject: "{{upper .Incident.Title}}", text: "{{.Cause}} since {{time .Incident.StartedAt}} {{.Incident.AckURL}}"}}}`, nil)
 	if err := sender(t, c).Send(context.Background(), testEvent(EventDown)); err != nil {
 		t.Fatal(err)
 	}
 	v := decode(t, rc.last(t).body)
-	if v["subject"] != "PUBLIC API down" || v["text"] != "HTTP 503 Service Unavailable since 2026-03-04 05:06 UTC https://upkeep.example.com/ack/42?sig=abc&exp=1" {
+	if v["subject"] != "PUBLIC API IS DOWN" || v["text"] != "HTTP 503 Service Unavailable since 2026-03-04 05:06 UTC https://upkeep.example.com/ack/42?sig=abc&exp=1" {
 		t.Errorf("subject %q text %q", v["subject"], v["text"])
 	}
 	// A template naming a field that does not exist fails in New, not at the first outage.
@@ -570,12 +570,12 @@ func TestDefaultMessages(t *testing.T) {
 	}
 	ev := testEvent(EventDown)
 	ev.Step = 1
-	if m, _ := b.render(ev); m.Subject != "[DOWN] Public API (escalated to step 2)" {
+	if m, _ := b.render(ev); m.Subject != "[Upkeep] Public API is down (escalated to step 2)" {
 		t.Errorf("escalated subject %q", m.Subject)
 	}
 	ev = testEvent(EventResolved)
 	ev.Incident.ResolvedAt = ev.Incident.StartedAt.Add(42 * time.Minute)
-	if m, _ := b.render(ev); !strings.HasPrefix(m.Text, "Public API is resolved after 42m.") {
+	if m, _ := b.render(ev); !strings.HasPrefix(m.Text, "Resolved after 42m: Public API is down.") {
 		t.Errorf("resolved text %q", m.Text)
 	}
 	if _, err := b.render(Event{Kind: "exploded"}); !errors.Is(err, ErrPermanent) {

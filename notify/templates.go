@@ -18,7 +18,9 @@ type message struct {
 	Text    string // plain text with the links written out
 }
 
-// The default messages. Every one links to the incident and, when the incident can be
+// The default messages. They use the incident's title as it is, since it already says what
+// happened ("Public API is down", or a person's words for a manual incident); the subject only
+// adds "[Upkeep]" and, for the events after the first page, what changed. Every one links to the incident and, when the incident can be
 // acknowledged, to the one-click acknowledge URL; the links come last so that chat previews
 // and SMS show the facts first.
 const (
@@ -36,39 +38,39 @@ Since: {{time .Incident.StartedAt}}{{end}}{{with .Incident.Message}}
 )
 
 var defaultTemplates = map[string][2]string{ // kind: subject, text
-	EventDown: {`[DOWN] {{.Incident.Title}}{{if .Step}} (escalated to step {{add .Step 1}}){{end}}`,
-		`{{.Incident.Title}} is down.{{if .Step}} Nobody has acknowledged it yet: escalated to step {{add .Step 1}}.{{end}}
+	EventDown: {`[Upkeep] {{.Incident.Title}}{{if .Step}} (escalated to step {{add .Step 1}}){{end}}`,
+		`{{.Incident.Title}}.{{if .Step}} Nobody has acknowledged it yet: escalated to step {{add .Step 1}}.{{end}}
 ` + factsText + linksText},
-	EventDegraded: {`[DEGRADED] {{.Incident.Title}}`,
-		`{{.Incident.Title}} is degraded.
+	EventDegraded: {`[Upkeep] {{.Incident.Title}}`,
+		`{{.Incident.Title}}.
 ` + factsText + linksText},
-	EventRecovered: {`[RECOVERED] {{with .Monitor}}{{.}}{{else}}{{.Incident.Title}}{{end}}`,
-		`{{with .Monitor}}Monitor {{.}}{{else}}{{.Incident.Title}}{{end}} has recovered{{with .State}} ({{.}}){{end}}.{{if .Incident.ResolvedAt.IsZero}} The incident is still open.{{end}}
+	EventRecovered: {`[Upkeep] Recovered: {{with .Monitor}}{{.}}{{else}}{{.Incident.Title}}{{end}}`,
+		`{{with .Monitor}}Monitor {{.}} has recovered{{else}}Recovered{{end}}{{with .State}} ({{.}}){{end}}.{{if .Incident.ResolvedAt.IsZero}} The incident is still open: {{.Incident.Title}}.{{end}}
 ` + factsText + `{{with .Incident.URL}}
 Incident: {{.}}{{end}}{{if .Incident.ResolvedAt.IsZero}}{{with .Incident.AckURL}}
 Acknowledge: {{.}}{{end}}{{end}}`},
-	EventReminder: {`[REMINDER] {{.Incident.Title}} is still unacknowledged`,
-		`{{.Incident.Title}} is still {{with .Incident.Status}}{{.}}{{else}}open{{end}} and nobody has acknowledged it.
+	EventReminder: {`[Upkeep] Unacknowledged: {{.Incident.Title}}`,
+		`{{.Incident.Title}}: still {{with .Incident.Status}}{{.}}{{else}}open{{end}}, and nobody has acknowledged it.
 ` + factsText + linksText},
-	EventAcknowledged: {`[ACK] {{.Incident.Title}}`,
-		`{{.Incident.Title}} has been acknowledged. Escalation has stopped.
+	EventAcknowledged: {`[Upkeep] Acknowledged: {{.Incident.Title}}`,
+		`{{.Incident.Title}}: acknowledged. Escalation has stopped.
 ` + factsText + `{{with .Incident.URL}}
 Incident: {{.}}{{end}}`},
-	EventUpdate: {`[UPDATE] {{.Incident.Title}}{{with .Incident.Status}} ({{.}}){{end}}`,
+	EventUpdate: {`[Upkeep] Update: {{.Incident.Title}}{{with .Incident.Status}} ({{.}}){{end}}`,
 		`{{.Incident.Title}}: {{with .Incident.Status}}{{.}}{{else}}update{{end}}
 ` + factsText + linksText},
-	EventResolved: {`[RESOLVED] {{.Incident.Title}}`,
-		`{{.Incident.Title}} is resolved{{if not .Incident.ResolvedAt.IsZero}}{{if not .Incident.StartedAt.IsZero}} after {{duration .Incident.StartedAt .Incident.ResolvedAt}}{{end}}{{end}}.
+	EventResolved: {`[Upkeep] Resolved: {{.Incident.Title}}`,
+		`Resolved{{if not .Incident.ResolvedAt.IsZero}}{{if not .Incident.StartedAt.IsZero}} after {{duration .Incident.StartedAt .Incident.ResolvedAt}}{{end}}{{end}}: {{.Incident.Title}}.
 ` + factsText + `{{with .Incident.URL}}
 Incident: {{.}}{{end}}`},
-	EventMaintenanceStarted: {`[MAINTENANCE] {{.Incident.Title}} has started`,
+	EventMaintenanceStarted: {`[Upkeep] Maintenance started: {{.Incident.Title}}`,
 		`Planned maintenance {{.Incident.Title}} has started{{if not .Incident.ResolvedAt.IsZero}}; it is planned to end at {{time .Incident.ResolvedAt}}{{end}}.{{with .Incident.Services}}
 Services: {{join . ", "}}{{end}}{{with .Incident.Message}}
 
 {{.}}{{end}}
 {{with .Incident.URL}}
 Details: {{.}}{{end}}`},
-	EventMaintenanceEnded: {`[MAINTENANCE] {{.Incident.Title}} has ended`,
+	EventMaintenanceEnded: {`[Upkeep] Maintenance ended: {{.Incident.Title}}`,
 		`Planned maintenance {{.Incident.Title}} has ended.{{with .Incident.Services}}
 Services: {{join . ", "}}{{end}}{{with .Incident.Message}}
 
