@@ -109,6 +109,9 @@ func (m *Manager) PostUpdate(ctx context.Context, id int64, r UpdateRequest) (up
 		if !inc.Open() && r.Status != "" && r.Status != upkeep.StatusResolved {
 			return fmt.Errorf("%w: incident %d is resolved; declare a new one instead of reopening it", ErrState, id)
 		}
+		if !inc.Open() && r.Status == upkeep.StatusResolved {
+			return fmt.Errorf("%w: incident %d is already resolved", ErrState, id)
+		}
 		resolving := inc.Open() && r.Status == upkeep.StatusResolved
 		if r.Status != "" {
 			inc.Status = r.Status

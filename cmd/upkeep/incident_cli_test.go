@@ -198,6 +198,7 @@ func TestIncidentCLIErrors(t *testing.T) {
 	c.ok("open", "Never acknowledged")
 	c.ok("resolve", "2")
 	c.fails([]string{"ack", "2"}, "incident 2 is resolved")
+	c.fails([]string{"resolve", "2"}, "incident 2 is already resolved")
 
 	for _, cmd := range [][]string{{"show"}, {"ack"}, {"update", "-m", "x"}, {"resolve"}, {"report", "--cause", "x"}} {
 		c.fails(append(append([]string{cmd[0]}, "999"), cmd[1:]...), "incident 999", "not found")
