@@ -1,4 +1,4 @@
-package engine_test
+package engine
 
 import (
 	"context"
@@ -9,13 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/upkeep-dev/upkeep"
-	. "github.com/upkeep-dev/upkeep/engine"
 	"github.com/upkeep-dev/upkeep/policy"
 	"github.com/upkeep-dev/upkeep/store/sqlite"
 )
-
-var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 func openStore(t *testing.T) (*sqlite.DB, string) {
 	t.Helper()
@@ -92,7 +92,7 @@ func pol(ms ...policy.Monitor) *policy.Policy { return &policy.Policy{Monitors: 
 type harness struct {
 	t     *testing.T
 	e     *Engine
-	clock *FakeClock
+	clock *fakeClock
 	db    *sqlite.DB
 	stop  context.CancelFunc
 	done  chan error
@@ -101,7 +101,7 @@ type harness struct {
 // start runs an engine on db with a fake clock at at.
 func start(t *testing.T, db *sqlite.DB, f Factory, at time.Time, p *policy.Policy, cfg Config) *harness {
 	t.Helper()
-	clock := NewFakeClock(at)
+	clock := newFakeClock(at)
 	cfg.Store, cfg.Factory, cfg.Clock = db, f, clock
 	cfg.Logger = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	e := New(cfg)
@@ -111,7 +111,7 @@ func start(t *testing.T, db *sqlite.DB, f Factory, at time.Time, p *policy.Polic
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &harness{t: t, e: e, clock: clock, db: db, stop: cancel, done: make(chan error, 1)}
 	go func() { h.done <- e.Run(ctx) }()
-	clock.BlockUntil(IdleTimers) // started
+	clock.BlockUntil(idleTimers) // started
 	t.Cleanup(func() { h.shutdown() })
 	return h
 }
@@ -126,12 +126,27 @@ func (h *harness) shutdown() error {
 }
 
 // step advances the clock by d and waits until the engine is idle again.
+// idleTimers is how many timers a running engine has armed while idle: scheduler, flusher,
+// keep-alive, evaluator, housekeeping.
+const idleTimers = 5
+
 func (h *harness) step(d time.Duration) {
 	h.clock.Advance(d)
-	h.clock.BlockUntil(IdleTimers)
+	h.clock.BlockUntil(idleTimers)
 }
 
-func (h *harness) sync() { h.e.Sync(h.t.Context()) }
+func (h *harness) sync() { h.e.sync(h.t.Context()) }
+
+// phase returns the phase of a monitor the engine knows.
+func (h *harness) phase(name string) (time.Duration, bool) {
+	h.e.mu.Lock()
+	defer h.e.mu.Unlock()
+	m, ok := h.e.monitors[name]
+	if !ok {
+		return 0, false
+	}
+	return m.phase, true
+}
 
 func (h *harness) state(name string) MonitorStatus {
 	for _, s := range h.e.Monitors() {
@@ -172,8 +187,8 @@ func TestSchedulerNoDrift(t *testing.T) {
 		now = now.Add(stepSize)
 		due := 0
 		for _, m := range ms {
-			ph := PhaseOf(m.Name, m.Every.Duration)
-			for sl := NextSlot(ph, m.Every.Duration, now.Add(-stepSize)); !sl.After(now); sl = sl.Add(m.Every.Duration) {
+			ph := phaseOf(m.Name, m.Every.Duration)
+			for sl := nextSlot(ph, m.Every.Duration, now.Add(-stepSize)); !sl.After(now); sl = sl.Add(m.Every.Duration) {
 				due++
 			}
 		}
@@ -196,7 +211,7 @@ func TestSchedulerNoDrift(t *testing.T) {
 				every = m.Every.Duration
 			}
 		}
-		if (st.slot.UnixNano()-int64(PhaseOf(st.name, every)))%int64(every) != 0 {
+		if (st.slot.UnixNano()-int64(phaseOf(st.name, every)))%int64(every) != 0 {
 			t.Errorf("%s: slot %s is off its phase", st.name, st.slot)
 		}
 		if lag := st.began.Sub(st.slot); lag < 0 || lag >= stepSize {
@@ -227,7 +242,7 @@ func TestOverrunSkipsSlots(t *testing.T) {
 	<-s.started
 	h.step(10 * time.Second) // next slot: the first check still runs
 	h.step(10 * time.Second)
-	if got := h.e.Skipped("overrun"); got != 2 {
+	if got := counterValue(h.e.metrics.skipped.WithLabelValues("overrun")); got != 2 {
 		t.Errorf("skipped slots %v, want 2", got)
 	}
 	select {
@@ -266,7 +281,7 @@ func TestConcurrencyBound(t *testing.T) {
 	for range 4 {
 		<-s.started
 	}
-	h.clock.BlockUntil(IdleTimers)
+	h.clock.BlockUntil(idleTimers)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.maxIn > 2 {
@@ -345,11 +360,11 @@ func TestReloadKeepsHistoryAndPhase(t *testing.T) {
 	if err := h.e.Apply(t.Context(), pol(b, mon("c", 10*time.Second))); err != nil {
 		t.Fatal(err)
 	}
-	phase, ok := h.e.Phase("b")
-	if !ok || phase != PhaseOf("b", 20*time.Second) || h.state("b").State != upkeep.StateDown || !h.state("b").Since.Equal(bSince) {
+	phase, ok := h.phase("b")
+	if !ok || phase != phaseOf("b", 20*time.Second) || h.state("b").State != upkeep.StateDown || !h.state("b").Since.Equal(bSince) {
 		t.Errorf("b after reload: phase %s state %+v", phase, h.state("b"))
 	}
-	if _, ok := h.e.Phase("a"); ok {
+	if _, ok := h.phase("a"); ok {
 		t.Error("a still known after removal")
 	}
 	h.runTo(t0.Add(75*time.Second), time.Second)
@@ -411,7 +426,7 @@ func TestDuplicateResultsIgnored(t *testing.T) {
 	if len(rs) != 2 {
 		t.Fatalf("%d results stored, want 2 (one per location): %+v", len(rs), rs)
 	}
-	if got := h.e.Dropped("unknown_monitor"); got != 1 {
+	if got := counterValue(h.e.metrics.dropped.WithLabelValues("unknown_monitor")); got != 1 {
 		t.Errorf("dropped unknown %v", got)
 	}
 }
@@ -496,4 +511,12 @@ func mustFirst(t *testing.T, h *harness, name string) time.Time {
 		t.Fatalf("transitions: %v %v", ts, err)
 	}
 	return ts[0].At
+}
+
+func counterValue(c prometheus.Counter) float64 {
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		panic(err)
+	}
+	return m.GetCounter().GetValue()
 }
