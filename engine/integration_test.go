@@ -251,6 +251,21 @@ func TestOverrunSkipsSlots(t *testing.T) {
 	default:
 	}
 	close(release)
+	// The released check ends on its own goroutine; until it has, the next slot would be
+	// skipped as an overrun too, and the clock would not move again to run the one after.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		h.e.mu.Lock()
+		running := h.e.monitors["slow"].running.Load()
+		h.e.mu.Unlock()
+		if !running {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the released check did not end")
+		}
+		time.Sleep(time.Millisecond)
+	}
 	h.sync()
 	// the next slot after the check ended runs again
 	h.step(10 * time.Second)
