@@ -27,11 +27,31 @@ type apiClient struct {
 type apiFlags struct {
 	url   string
 	token string
+	json  bool // print the API's JSON instead of a table or summary
 }
 
 func (f *apiFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.url, "url", "", "URL of the running Upkeep (default $UPKEEP_URL, or the listen address of the policy)")
 	cmd.Flags().StringVar(&f.token, "token", "", "API token (default $UPKEEP_TOKEN; create one with upkeep token create)")
+	cmd.Flags().BoolVar(&f.json, "json", false, "print the API's JSON")
+}
+
+// call makes one API request with do and prints its answer: the JSON as it came with --json,
+// else through show.
+func (f *apiFlags) call(ctx context.Context, e *env, g *globalFlags, do func(c *apiClient, raw *json.RawMessage) error, show func(raw json.RawMessage) error) error {
+	c, err := f.client(e, g)
+	if err != nil {
+		return err
+	}
+	var raw json.RawMessage
+	if err := do(c, &raw); err != nil {
+		return err
+	}
+	if f.json {
+		_, err := e.stdout.Write(append(raw, '\n'))
+		return err
+	}
+	return show(raw)
 }
 
 // client resolves the server URL and the token: flags, then environment, then the policy.

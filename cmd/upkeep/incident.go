@@ -57,30 +57,20 @@ API token (--token or $UPKEEP_TOKEN).`,
 }
 
 // runAPI resolves the client, calls fn, and prints the incident it returns.
-func runAPI(e *env, g *globalFlags, api *apiFlags, asJSON bool, ctx context.Context, fn func(*apiClient, *json.RawMessage) error) error {
-	c, err := api.client(e, g)
-	if err != nil {
-		return err
-	}
-	var raw json.RawMessage
-	if err := fn(c, &raw); err != nil {
-		return err
-	}
-	if asJSON {
-		_, err := e.stdout.Write(append(raw, '\n'))
-		return err
-	}
-	var row incidentRow
-	if err := json.Unmarshal(raw, &row); err != nil {
-		return fmt.Errorf("decoding the incident: %w", err)
-	}
-	return printIncident(e.stdout, row)
+// runAPI makes one API request about an incident and prints the incident it answers with.
+func runAPI(ctx context.Context, e *env, g *globalFlags, api *apiFlags, do func(*apiClient, *json.RawMessage) error) error {
+	return api.call(ctx, e, g, do, func(raw json.RawMessage) error {
+		var row incidentRow
+		if err := json.Unmarshal(raw, &row); err != nil {
+			return fmt.Errorf("decoding the incident: %w", err)
+		}
+		return printIncident(e.stdout, row)
+	})
 }
 
 func newIncidentOpenCmd(e *env, g *globalFlags) *cobra.Command {
 	var (
 		api      apiFlags
-		asJSON   bool
 		status   string
 		impact   string
 		message  string
@@ -92,13 +82,12 @@ func newIncidentOpenCmd(e *env, g *globalFlags) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			body := map[string]any{"title": args[0], "status": status, "impact": impact, "services": services, "message": message}
-			return runAPI(e, g, &api, asJSON, cmd.Context(), func(c *apiClient, raw *json.RawMessage) error {
+			return runAPI(cmd.Context(), e, g, &api, func(c *apiClient, raw *json.RawMessage) error {
 				return c.post(cmd.Context(), "/api/v1/incidents", body, raw)
 			})
 		},
 	}
 	api.register(cmd)
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's JSON")
 	cmd.Flags().StringVar(&status, "status", "investigating", "investigating, identified, monitoring or resolved")
 	cmd.Flags().StringVar(&impact, "impact", "minor", "none, minor, major or critical")
 	cmd.Flags().StringVarP(&message, "message", "m", "", "the first update (default: the title)")
@@ -109,7 +98,6 @@ func newIncidentOpenCmd(e *env, g *globalFlags) *cobra.Command {
 func newIncidentUpdateCmd(e *env, g *globalFlags, verb string) *cobra.Command {
 	var (
 		api     apiFlags
-		asJSON  bool
 		status  string
 		impact  string
 		message string
@@ -127,7 +115,7 @@ func newIncidentUpdateCmd(e *env, g *globalFlags, verb string) *cobra.Command {
 				status = string(upkeep.StatusResolved)
 			}
 			body := map[string]string{"status": status, "impact": impact, "message": message}
-			return runAPI(e, g, &api, asJSON, cmd.Context(), func(c *apiClient, raw *json.RawMessage) error {
+			return runAPI(cmd.Context(), e, g, &api, func(c *apiClient, raw *json.RawMessage) error {
 				return c.post(cmd.Context(), fmt.Sprintf("/api/v1/incidents/%d/updates", id), body, raw)
 			})
 		},
@@ -139,15 +127,13 @@ func newIncidentUpdateCmd(e *env, g *globalFlags, verb string) *cobra.Command {
 		cmd.Flags().StringVar(&impact, "impact", "", "new impact: none, minor, major or critical")
 	}
 	api.register(cmd)
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's JSON")
 	cmd.Flags().StringVarP(&message, "message", "m", "", "the update's text")
 	return cmd
 }
 
 func newIncidentAckCmd(e *env, g *globalFlags) *cobra.Command {
 	var (
-		api    apiFlags
-		asJSON bool
+		api apiFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "ack ID",
@@ -158,20 +144,18 @@ func newIncidentAckCmd(e *env, g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return runAPI(e, g, &api, asJSON, cmd.Context(), func(c *apiClient, raw *json.RawMessage) error {
+			return runAPI(cmd.Context(), e, g, &api, func(c *apiClient, raw *json.RawMessage) error {
 				return c.post(cmd.Context(), fmt.Sprintf("/api/v1/incidents/%d/ack", id), struct{}{}, raw)
 			})
 		},
 	}
 	api.register(cmd)
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's JSON")
 	return cmd
 }
 
 func newIncidentShowCmd(e *env, g *globalFlags) *cobra.Command {
 	var (
-		api    apiFlags
-		asJSON bool
+		api apiFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "show ID",
@@ -182,20 +166,18 @@ func newIncidentShowCmd(e *env, g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return runAPI(e, g, &api, asJSON, cmd.Context(), func(c *apiClient, raw *json.RawMessage) error {
+			return runAPI(cmd.Context(), e, g, &api, func(c *apiClient, raw *json.RawMessage) error {
 				return c.get(cmd.Context(), fmt.Sprintf("/api/v1/incidents/%d", id), raw)
 			})
 		},
 	}
 	api.register(cmd)
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's JSON")
 	return cmd
 }
 
 func newIncidentReportCmd(e *env, g *globalFlags) *cobra.Command {
 	var (
 		api                         apiFlags
-		asJSON                      bool
 		cause, measures, prevention string
 	)
 	cmd := &cobra.Command{
@@ -208,13 +190,12 @@ func newIncidentReportCmd(e *env, g *globalFlags) *cobra.Command {
 				return err
 			}
 			body := map[string]string{"cause": cause, "measures": measures, "prevention": prevention}
-			return runAPI(e, g, &api, asJSON, cmd.Context(), func(c *apiClient, raw *json.RawMessage) error {
+			return runAPI(cmd.Context(), e, g, &api, func(c *apiClient, raw *json.RawMessage) error {
 				return c.put(cmd.Context(), fmt.Sprintf("/api/v1/incidents/%d/report", id), body, raw)
 			})
 		},
 	}
 	api.register(cmd)
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's JSON")
 	cmd.Flags().StringVar(&cause, "cause", "", "what caused the incident")
 	cmd.Flags().StringVar(&measures, "measures", "", "what was done about it")
 	cmd.Flags().StringVar(&prevention, "prevention", "", "what prevents it from happening again")
@@ -223,36 +204,27 @@ func newIncidentReportCmd(e *env, g *globalFlags) *cobra.Command {
 
 func newIncidentListCmd(e *env, g *globalFlags) *cobra.Command {
 	var (
-		api    apiFlags
-		asJSON bool
-		state  string
+		api   apiFlags
+		state string
 	)
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List incidents, open ones first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := api.client(e, g)
-			if err != nil {
-				return err
+			get := func(c *apiClient, raw *json.RawMessage) error {
+				return c.get(cmd.Context(), "/api/v1/incidents?state="+url.QueryEscape(state), raw)
 			}
-			var raw json.RawMessage
-			if err := c.get(cmd.Context(), "/api/v1/incidents?state="+url.QueryEscape(state), &raw); err != nil {
-				return err
-			}
-			if asJSON {
-				_, err := e.stdout.Write(append(raw, '\n'))
-				return err
-			}
-			var rows []incidentRow
-			if err := json.Unmarshal(raw, &rows); err != nil {
-				return fmt.Errorf("decoding incidents: %w", err)
-			}
-			return printIncidents(e.stdout, rows, time.Now())
+			return api.call(cmd.Context(), e, g, get, func(raw json.RawMessage) error {
+				var rows []incidentRow
+				if err := json.Unmarshal(raw, &rows); err != nil {
+					return fmt.Errorf("decoding incidents: %w", err)
+				}
+				return printIncidents(e.stdout, rows, time.Now())
+			})
 		},
 	}
 	api.register(cmd)
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's JSON")
 	cmd.Flags().StringVar(&state, "state", "", "open or resolved (default: all)")
 	return cmd
 }

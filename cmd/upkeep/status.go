@@ -28,10 +28,7 @@ type monitorRow struct {
 }
 
 func newStatusCmd(e *env, g *globalFlags) *cobra.Command {
-	var (
-		api    apiFlags
-		asJSON bool
-	)
+	var api apiFlags
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show every monitor and its state (from the running server)",
@@ -40,27 +37,19 @@ error, and uptime over 24 hours and 30 days. Reads GET /api/v1/monitors, so it n
 (--url, $UPKEEP_URL, or the policy's listen address) and an API token (--token or $UPKEEP_TOKEN).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := api.client(e, g)
-			if err != nil {
-				return err
+			get := func(c *apiClient, raw *json.RawMessage) error {
+				return c.get(cmd.Context(), "/api/v1/monitors", raw)
 			}
-			var raw json.RawMessage
-			if err := c.get(cmd.Context(), "/api/v1/monitors", &raw); err != nil {
-				return err
-			}
-			if asJSON {
-				_, err := e.stdout.Write(append(raw, '\n'))
-				return err
-			}
-			var rows []monitorRow
-			if err := json.Unmarshal(raw, &rows); err != nil {
-				return fmt.Errorf("decoding monitors: %w", err)
-			}
-			return printStatus(e.stdout, rows, time.Now())
+			return api.call(cmd.Context(), e, g, get, func(raw json.RawMessage) error {
+				var rows []monitorRow
+				if err := json.Unmarshal(raw, &rows); err != nil {
+					return fmt.Errorf("decoding monitors: %w", err)
+				}
+				return printStatus(e.stdout, rows, time.Now())
+			})
 		},
 	}
 	api.register(cmd)
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's JSON")
 	return cmd
 }
 
