@@ -46,6 +46,8 @@ type Config struct {
 	Heartbeats Heartbeats
 	// Incidents serves the incidents API and the acknowledgement links; nil: neither.
 	Incidents Incidents
+	// StatusPage serves the status page, its feeds, badges and /api/v2; nil: none of them.
+	StatusPage StatusPage
 	// Metrics is gathered for /metrics; nil means no /metrics.
 	Metrics prometheus.Gatherer
 	Version string

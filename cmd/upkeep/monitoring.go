@@ -15,6 +15,7 @@ import (
 	"github.com/upkeep-dev/upkeep/heartbeat"
 	"github.com/upkeep-dev/upkeep/incident"
 	"github.com/upkeep-dev/upkeep/policy"
+	"github.com/upkeep-dev/upkeep/statuspage"
 	"github.com/upkeep-dev/upkeep/store/sqlite"
 )
 
@@ -53,6 +54,8 @@ type monitoring struct {
 	incidents *incident.Manager
 	delivery  *incident.Delivery
 	senders   atomic.Pointer[map[string]incident.Sender]
+	// status renders the status page from the engine, the incidents and the store's rollups.
+	status *statuspage.Page
 }
 
 func newMonitoring(db *sqlite.DB, logger *slog.Logger, reg prometheus.Registerer) *monitoring {
@@ -78,6 +81,9 @@ func newMonitoring(db *sqlite.DB, logger *slog.Logger, reg prometheus.Registerer
 		IsPermanent: isPermanentSendError,
 	})
 	m.senders.Store(&map[string]incident.Sender{})
+	// Maintenance windows are not wired to the page yet: it shows none (statuspage.NoMaintenance).
+	m.status = statuspage.New(statuspage.Config{Monitoring: eng, Rollups: db, Incidents: m.incidents,
+		Logger: logger.With("component", "statuspage")})
 	return m
 }
 
@@ -98,5 +104,6 @@ func (m *monitoring) apply(ctx context.Context, p *policy.Policy) error {
 	}
 	m.senders.Store(&senders)
 	m.incidents.Apply(p)
+	m.status.Apply(p)
 	return nil
 }

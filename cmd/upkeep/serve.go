@@ -111,6 +111,7 @@ func serve(ctx context.Context, e *env, g *globalFlags, listenFlag string, watch
 		Monitoring: mon.engine,
 		Heartbeats: mon.heartbeats,
 		Incidents:  mon.incidents,
+		StatusPage: mon.status,
 		Metrics:    reg,
 		Version:    versionString(),
 	})
@@ -141,9 +142,10 @@ func serve(ctx context.Context, e *env, g *globalFlags, listenFlag string, watch
 	go func() {
 		defer close(incidentsDone)
 		var wg sync.WaitGroup
-		wg.Add(2)
+		wg.Add(3)
 		go func() { defer wg.Done(); _ = mon.incidents.Run(runCtx, mon.engine) }()
 		go func() { defer wg.Done(); _ = mon.delivery.Run(runCtx) }()
+		go func() { defer wg.Done(); _ = mon.status.Run(runCtx, mon.engine) }()
 		wg.Wait()
 	}()
 	defer func() { cancel(); <-incidentsDone }()
