@@ -161,9 +161,22 @@ func v2StatusOf(s *Snapshot) v2Status {
 	return v2Status{Indicator: s.Overall.Indicator, Description: s.Overall.Description}
 }
 
-func v2ComponentOf(s *Snapshot, svc *Service, group *string) v2Component {
+// groupID is the id of the group component of a service, or nil.
+func groupID(s *Snapshot, svc *Service) *string {
+	if svc.Group == "" {
+		return nil
+	}
+	for i, g := range s.Groups {
+		if g.Name == svc.Group {
+			return ptr(fmt.Sprintf("group-%d", i))
+		}
+	}
+	return nil
+}
+
+func v2ComponentOf(s *Snapshot, svc *Service) v2Component {
 	c := v2Component{ID: svc.Name, Name: svc.Title, Status: string(svc.Status), CreatedAt: v2Time{s.At}, UpdatedAt: v2Time{s.At},
-		Position: svc.Position, PageID: pageID(s.URL), GroupID: group, Showcase: true}
+		Position: svc.Position, PageID: pageID(s.URL), GroupID: groupID(s, svc), Showcase: true}
 	if svc.Description != "" {
 		c.Description = &svc.Description
 	}
@@ -185,16 +198,23 @@ func v2Components(s *Snapshot) []v2Component {
 	for gi, g := range s.Groups {
 		if g.Name == "" {
 			for _, svc := range g.Services {
-				out = append(out, v2ComponentOf(s, svc, nil))
+				out = append(out, v2ComponentOf(s, svc))
 			}
 			continue
 		}
 		id := fmt.Sprintf("group-%d", gi)
-		group := v2Component{ID: id, Name: g.Name, Status: string(Operational), CreatedAt: v2Time{s.At}, UpdatedAt: v2Time{s.At},
-			Position: g.Services[0].Position, PageID: pageID(s.URL), Group: true, Components: []string{}}
+		group := v2Component{ID: id, Name: g.Name, Status: string(Operational), PageID: pageID(s.URL), Group: true, Components: []string{},
+			Position: g.Services[0].Position}
 		worst := Operational
-		for _, svc := range g.Services {
-			out = append(out, v2ComponentOf(s, svc, &id))
+		for i, svc := range g.Services {
+			c := v2ComponentOf(s, svc)
+			if i == 0 || c.CreatedAt.Before(group.CreatedAt.Time) {
+				group.CreatedAt = c.CreatedAt
+			}
+			if c.UpdatedAt.After(group.UpdatedAt.Time) {
+				group.UpdatedAt = c.UpdatedAt
+			}
+			out = append(out, c)
 			group.Components = append(group.Components, svc.Name)
 			if rank(svc.Status) > rank(worst) {
 				worst = svc.Status
@@ -235,7 +255,7 @@ func v2Incidents(s *Snapshot, incs []Incident, limit int) []v2Incident {
 		}
 		for _, name := range inc.Services {
 			if svc := s.service(name); svc != nil {
-				v.Components = append(v.Components, v2ComponentOf(s, svc, nil))
+				v.Components = append(v.Components, v2ComponentOf(s, svc))
 			}
 		}
 		out = append(out, v)
@@ -270,7 +290,7 @@ func v2Maintenances(s *Snapshot, keep func(Window) bool) []v2Incident {
 			Components: []v2Component{}, ScheduledFor: &v2Time{w.Start}, ScheduledUntil: &v2Time{w.End}}
 		for _, name := range w.Services {
 			if svc := s.service(name); svc != nil {
-				v.Components = append(v.Components, v2ComponentOf(s, svc, nil))
+				v.Components = append(v.Components, v2ComponentOf(s, svc))
 			}
 		}
 		out = append(out, v)
