@@ -202,3 +202,9 @@ func (f *fixture) get(t testing.TB, path string, want int) string {
 	}
 	return string(b)
 }
+
+func httpTestServer(t testing.TB, cfg httpapi.Config) string {
+	srv := httptest.NewServer(httpapi.New(cfg))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
