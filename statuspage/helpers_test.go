@@ -23,7 +23,7 @@ import (
 // now is the tests' present: a Tuesday noon. day(n) is midnight n days before.
 var now = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 
-func day(n int) time.Time { return now.Truncate(24 * time.Hour).AddDate(0, 0, -n) }
+func day(n int) time.Time { return now.Truncate(24*time.Hour).AddDate(0, 0, -n) }
 
 // fixedClock is an engine.Clock that stands still at a settable time.
 type fixedClock struct{ t atomic.Pointer[time.Time] }

@@ -71,7 +71,9 @@ type Window struct {
 type NoMaintenance struct{}
 
 // Windows returns no window.
-func (NoMaintenance) Windows(context.Context, time.Time, time.Time) ([]Window, error) { return nil, nil }
+func (NoMaintenance) Windows(context.Context, time.Time, time.Time) ([]Window, error) {
+	return nil, nil
+}
 
 // Config holds the page's dependencies.
 type Config struct {
