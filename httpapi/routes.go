@@ -23,6 +23,7 @@ func addRoutes(mux *http.ServeMux, cfg Config) {
 	if sp := cfg.StatusPage; sp != nil {
 		mux.Handle("GET /status", statusPage(sp.HandlePage()))
 		mux.Handle("GET /status/logo", statusPage(sp.HandleLogo()))
+		mux.Handle("GET /status/groups/{index}", statusPage(sp.HandleGroup()))
 		mux.Handle("GET /incidents/{id}", statusPage(sp.HandleIncident()))
 		mux.Handle("GET /api/v2/{doc...}", statusPage(sp.HandleAPI()))
 		mux.Handle("GET /badge/{service}/status.svg", statusPage(sp.HandleStatusBadge()))

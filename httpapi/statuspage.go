@@ -14,6 +14,7 @@ type StatusPage interface {
 	Public() bool
 	HandlePage() http.Handler
 	HandleIncident() http.Handler
+	HandleGroup() http.Handler
 	HandleAPI() http.Handler
 	HandleStatusBadge() http.Handler
 	HandleUptimeBadge() http.Handler

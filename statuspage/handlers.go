@@ -25,6 +25,18 @@ func (p *Page) HandleIncident() http.Handler {
 	})
 }
 
+// HandleGroup serves the page of the group {index} (0 is the first), with its services' bars.
+func (p *Page) HandleGroup() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		i, err := strconv.Atoi(r.PathValue("index"))
+		if err != nil || i < 0 {
+			http.NotFound(w, r)
+			return
+		}
+		p.serve(w, r, "group/"+strconv.Itoa(i), p.renderGroup(i))
+	})
+}
+
 // HandleAPI serves the Statuspage-compatible documents /api/v2/{doc...}.
 func (p *Page) HandleAPI() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

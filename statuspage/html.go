@@ -37,6 +37,8 @@ var templates = func() *template.Template {
 			return strings.ToUpper(string(i[:1])) + string(i[1:]) + " impact"
 		},
 		"duration": func(from, to time.Time) string { return humanDuration(to.Sub(from)) },
+		"bar":      bar,
+		"chart":    chart,
 	}
 	return template.Must(template.New("").Funcs(funcs).ParseFS(assets, "assets/*.html"))
 }()
@@ -123,7 +125,8 @@ func plural(n int, unit string) string {
 type view struct {
 	S     *Snapshot
 	Title string
-	I     *Incident
+	I     *Incident // an incident's page
+	G     *Group    // a group's page
 }
 
 // Titles returns the titles of the named services, joined.
@@ -164,7 +167,7 @@ func dayClass(d Day) string {
 // and focus, read by screen readers) gives the day's uptime, downtime and incidents. It is
 // written directly rather than through the template: with hundreds of services it is most of
 // the page, and this is several times faster.
-func (v view) Bar(s *Service) template.HTML {
+func bar(s *Service) template.HTML {
 	var b strings.Builder
 	b.Grow(len(s.Days) * 110)
 	fmt.Fprintf(&b, `<ul class="bar" aria-label="Uptime of %s, one item per day, oldest first">`, html.EscapeString(s.Title))
@@ -215,7 +218,7 @@ func (v view) Bar(s *Service) template.HTML {
 
 // Chart renders a service's daily response times (median and 95th percentile) as an SVG line
 // chart, with a text alternative.
-func (v view) Chart(s *Service) template.HTML {
+func chart(s *Service) template.HTML {
 	if len(s.LatencyDays) == 0 {
 		return ""
 	}
@@ -231,7 +234,7 @@ func (v view) Chart(s *Service) template.HTML {
 	if len(s.Days) > 0 {
 		first = s.Days[0].Date
 	}
-	span := float64(max(v.S.HistoryDays-1, 1))
+	span := float64(max(len(s.Days)-1, 1))
 	point := func(l LatencyDay, d time.Duration) string {
 		x := float64(l.Date.Sub(first)/day) / span * w
 		y := h - pad - float64(d)/float64(top)*(h-2*pad)
@@ -264,6 +267,20 @@ func (p *Page) renderPage(_ context.Context, s *Snapshot) (*response, bool, erro
 		return nil, false, err
 	}
 	return &response{ctype: "text/html; charset=utf-8", body: b.Bytes()}, true, nil
+}
+
+func (p *Page) renderGroup(index int) render {
+	return func(_ context.Context, s *Snapshot) (*response, bool, error) {
+		if index < 0 || index >= len(s.Groups) {
+			return nil, false, nil
+		}
+		g := &s.Groups[index]
+		var b bytes.Buffer
+		if err := templates.ExecuteTemplate(&b, "group.html", view{S: s, Title: g.Summary.Title + " · " + s.Title, G: g}); err != nil {
+			return nil, false, err
+		}
+		return &response{ctype: "text/html; charset=utf-8", body: b.Bytes()}, true, nil
+	}
 }
 
 func (p *Page) renderIncident(id int64) render {

@@ -2,6 +2,8 @@ package statuspage_test
 
 import (
 	"encoding/xml"
+	"fmt"
+	"github.com/upkeep-dev/upkeep/policy"
 	"net/http"
 	"strings"
 	"testing"
@@ -226,4 +228,32 @@ func TestPrivateAndAbsentPage(t *testing.T) {
 	if res.StatusCode != 404 {
 		t.Errorf("no status page configured: %d", res.StatusCode)
 	}
+}
+
+func TestCompactPage(t *testing.T) {
+	f := newFixture(t, nil)
+	many := policy.StatusGroup{Name: "Many"}
+	for i := range 60 {
+		name := fmt.Sprintf("x%02d", i)
+		f.pol.Services = append(f.pol.Services, policy.Service{Name: name, Title: "X " + name})
+		many.Services = append(many.Services, name)
+	}
+	f.pol.StatusPage.Groups = append(f.pol.StatusPage.Groups, many)
+	f.page.Apply(f.pol)
+
+	page := f.get(t, "/", 200)
+	for _, want := range []string{`<a href="/status/groups/0">Services</a>`, `<a href="/status/groups/1">Backend</a>`, `<a href="/status/groups/2">Many</a>`,
+		// Backend's summary: api's state, and day 0 as api has it.
+		`Mar 10, 2026: 95.83% uptime, 30 minutes down, 1 incident: Public API is down`, "Partial outage"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("compact page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, `id="svc-web"`) {
+		t.Error("the compact page shows the services' own bars")
+	}
+	if g := f.get(t, "/status/groups/0", 200); !strings.Contains(g, `id="svc-web"`) || !strings.Contains(g, "Mar 5, 2026: 97.91% uptime") {
+		t.Error("the group page lacks web's bar")
+	}
+	f.get(t, "/status/groups/3", 404)
 }

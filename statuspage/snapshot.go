@@ -61,6 +61,7 @@ type Snapshot struct {
 	History     []Incident // resolved incidents of the history, newest first
 	Maintenance []Window   // ongoing and upcoming maintenance, soonest first
 	UpdatedAt   time.Time  // the newest change shown
+	Compact     bool       // groups are shown as summaries (see compactAbove)
 }
 
 // Overall is the banner: the worst state of the services and the Statuspage indicator.
@@ -73,8 +74,17 @@ type Overall struct {
 // Group is a heading with its services; the ungrouped services have an empty Name.
 type Group struct {
 	Name     string
+	Index    int // position among the groups; its page is /status/groups/{Index}
 	Services []*Service
+	// Summary is the group as one service: the worst state, and day by day and window by window
+	// the lowest uptime, the longest downtime and every incident of its services.
+	Summary *Service
 }
+
+// compactAbove is the number of services above which the main page shows every group as its
+// summary bar and its services' states, with the services' own bars on the group's page: 500
+// services of 90 days each would be 45,000 day marks (6.6 MB of HTML) on one page.
+const compactAbove = 50
 
 // Service is one service as the page shows it.
 type Service struct {
@@ -406,7 +416,7 @@ func (p *Page) Snapshot(ctx context.Context) (*Snapshot, error) {
 	}
 	shown := map[string]*Service{}
 	add := func(group string, names []string) {
-		g := Group{Name: group}
+		g := Group{Name: group, Index: len(s.Groups)}
 		for _, name := range names {
 			svc := pol.Service(name)
 			if svc == nil {
@@ -454,6 +464,10 @@ func (p *Page) Snapshot(ctx context.Context) (*Snapshot, error) {
 	}
 	slices.SortFunc(s.Maintenance, func(a, b Window) int { return a.Start.Compare(b.Start) })
 	s.Overall = overallOf(s.Services, s.Active)
+	s.Compact = len(s.Services) > compactAbove
+	for i := range s.Groups {
+		s.Groups[i].Summary = summarize(&s.Groups[i])
+	}
 	if s.UpdatedAt.IsZero() {
 		s.UpdatedAt = now
 	}
@@ -572,4 +586,52 @@ func listOr(names []string, none string) string {
 		return names[0]
 	}
 	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
+// summarize folds a group's services into one.
+func summarize(g *Group) *Service {
+	sum := &Service{Name: fmt.Sprintf("group-%d", g.Index), Title: g.Name, Status: Operational}
+	if sum.Title == "" {
+		sum.Title = "Services"
+	}
+	for _, svc := range g.Services {
+		if rank(svc.Status) > rank(sum.Status) {
+			sum.Status = svc.Status
+		}
+		sum.Known = sum.Known || svc.Known
+		if svc.Since.After(sum.Since) {
+			sum.Since = svc.Since
+		}
+		if sum.Days == nil && len(svc.Days) > 0 {
+			sum.Days = make([]Day, len(svc.Days))
+			for i, d := range svc.Days {
+				sum.Days[i].Date = d.Date
+			}
+		}
+		for i, d := range svc.Days {
+			if i >= len(sum.Days) {
+				break
+			}
+			sd := &sum.Days[i]
+			if d.Known && (!sd.Known || d.Fraction < sd.Fraction) {
+				sd.Known, sd.Fraction = true, d.Fraction
+			}
+			sd.Down, sd.Degraded = max(sd.Down, d.Down), max(sd.Degraded, d.Degraded)
+			for _, ref := range d.Incidents {
+				if !slices.Contains(sd.Incidents, ref) {
+					sd.Incidents = append(sd.Incidents, ref)
+				}
+			}
+		}
+		if sum.Windows == nil && len(svc.Windows) > 0 {
+			sum.Windows = slices.Clone(svc.Windows)
+			continue
+		}
+		for i, w := range svc.Windows {
+			if i < len(sum.Windows) && w.Known && (!sum.Windows[i].Known || w.Fraction < sum.Windows[i].Fraction) {
+				sum.Windows[i].Known, sum.Windows[i].Fraction = true, w.Fraction
+			}
+		}
+	}
+	return sum
 }
