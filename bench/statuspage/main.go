@@ -130,7 +130,7 @@ func run() error {
 	fmt.Printf("page: %d bytes (%d gzip); cold build and render %s; after an incident change %s\n",
 		size, gz, cold.Round(time.Millisecond), warm.Round(time.Millisecond))
 
-	for _, path := range []string{"/", "/api/v2/summary.json"} {
+	for _, path := range []string{"/", "/status/groups/0", "/api/v2/summary.json"} {
 		out, err := exec.Command("wrk", "-t", fmt.Sprint(*threads), "-c", fmt.Sprint(*conns), "-d", dur.String(), "--latency",
 			"-H", "Accept-Encoding: gzip", base+path).CombinedOutput()
 		if err != nil {
