@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/go-sql-driver/mysql"
@@ -18,7 +19,7 @@ import (
 // routines or events is refused unless Options.Force, which drops and re-creates it; an existing
 // empty one is used. The mariadb (or mysql) client runs each dump and stops at its first error;
 // a database this call created is dropped again when its restore fails. The connection settings
-// reach the client through a private defaults file, never its command line.
+// reach the client through a pipe, never its command line, environment or disk.
 func MySQL(ctx context.Context, dsn string, names []string, open Opener, o Options) error {
 	mc, err := tool.ParseMy(dsn)
 	if err != nil {
@@ -67,14 +68,14 @@ func MySQL(ctx context.Context, dsn string, names []string, open Opener, o Optio
 			}
 		}
 		err := feed(ctx, open, "databases/"+from[i]+".sql", func(stdin io.Reader) error {
-			defaults, remove, err := mc.DefaultsFile()
+			defaults, pipe, err := mc.Defaults()
 			if err != nil {
 				return err
 			}
 			_, err = tool.Run(ctx, tool.Cmd{
 				What: fmt.Sprintf("%s restoring database %q", client, name), Path: client, Stdin: stdin,
 				Args:    []string{defaults, "--batch", "--database=" + name},
-				Secrets: mc.Secrets(), Cleanup: remove,
+				Secrets: mc.Secrets(), ExtraFiles: []*os.File{pipe},
 			})
 			return err
 		})

@@ -54,7 +54,7 @@ func TestSQLiteUnderConcurrentWrites(t *testing.T) {
 					}
 					defer tx.Rollback()
 					for _, table := range []string{"a", "b"} {
-						if _, err := tx.Exec("INSERT INTO "+table+" (v) VALUES (randomblob(2000))"); err != nil {
+						if _, err := tx.Exec("INSERT INTO " + table + " (v) VALUES (randomblob(2000))"); err != nil {
 							return err
 						}
 					}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 
@@ -31,7 +32,8 @@ var systemSchemas = []string{"information_schema", "mysql", "performance_schema"
 // without locking them), --routines, --events and --triggers. The dump does not name the
 // database (no CREATE DATABASE or USE), so it can be restored under another name; it starts with
 // the database's default character set and collation. The connection settings and password reach
-// the program through a defaults file readable only by Upkeep's user, removed when it exits.
+// the program through a pipe (--defaults-extra-file=/dev/fd/3): never on its command line, in its
+// environment or on disk.
 func MySQL(ctx context.Context, dsn string, o MySQLOptions) ([]Stream, error) {
 	mc, err := tool.ParseMy(dsn)
 	if err != nil {
@@ -77,7 +79,7 @@ func MySQL(ctx context.Context, dsn string, o MySQLOptions) ([]Stream, error) {
 		streams = append(streams, Stream{
 			Name: "databases/" + name + ".sql",
 			Open: func(ctx context.Context) (io.ReadCloser, error) {
-				defaults, remove, err := mc.DefaultsFile()
+				defaults, pipe, err := mc.Defaults()
 				if err != nil {
 					return nil, err
 				}
@@ -86,8 +88,8 @@ func MySQL(ctx context.Context, dsn string, o MySQLOptions) ([]Stream, error) {
 					Path: dump,
 					Args: []string{defaults, "--single-transaction", "--routines", "--events", "--triggers",
 						"--hex-blob", "--default-character-set=utf8mb4", "--", name},
-					Secrets: mc.Secrets(),
-					Cleanup: remove,
+					Secrets:    mc.Secrets(),
+					ExtraFiles: []*os.File{pipe},
 				})
 				if err != nil {
 					return nil, err

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 
 	"github.com/go-sql-driver/mysql"
@@ -41,15 +40,11 @@ func (c MyConn) Secrets() []string {
 	return []string{c.Config.Passwd}
 }
 
-// DefaultsFile writes the connection settings (password included) to a file readable by this
-// user only, in a private directory, and returns the option that points a client program at it
-// (it must be the program's first argument) and the function that removes it.
-func (c MyConn) DefaultsFile() (option string, remove func(), err error) {
-	dir, err := os.MkdirTemp("", "upkeep-mysql-")
-	if err != nil {
-		return "", nil, fmt.Errorf("creating the client defaults file: %w", err)
-	}
-	remove = func() { _ = os.RemoveAll(dir) }
+// Defaults returns the option that points a client program at its connection settings
+// (password included; it must be the program's first argument) and the pipe they are read from,
+// which the program must get as its file descriptor 3 (Cmd.ExtraFiles). Nothing is written to disk
+// or put on a command line or in the environment, so nothing is left behind if Upkeep is killed.
+func (c MyConn) Defaults() (option string, pipe *os.File, err error) {
 	var b strings.Builder
 	b.WriteString("[client]\n")
 	cfg := c.Config
@@ -71,12 +66,27 @@ func (c MyConn) DefaultsFile() (option string, remove func(), err error) {
 			fmt.Fprintf(&b, "port=%s\n", port)
 		}
 	}
-	path := filepath.Join(dir, "client.cnf")
-	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
-		remove()
-		return "", nil, fmt.Errorf("writing the client defaults file: %w", err)
+	switch cfg.TLSConfig {
+	case "", "false":
+	case "preferred":
+		b.WriteString("ssl\n")
+	case "skip-verify":
+		b.WriteString("ssl\nskip-ssl-verify-server-cert\n")
+	case "true":
+		b.WriteString("ssl\nssl-verify-server-cert\n")
+	default:
+		return "", nil, fmt.Errorf("the MariaDB/MySQL DSN's tls=%s names a TLS configuration the client programs cannot use (use true, skip-verify or preferred)", cfg.TLSConfig)
 	}
-	return "--defaults-extra-file=" + path, remove, nil
+	r, w, err := os.Pipe()
+	if err != nil {
+		return "", nil, fmt.Errorf("passing the connection settings to the client: %w", err)
+	}
+	_, err = w.WriteString(b.String()) // far below a pipe's capacity: does not block
+	if err = errors.Join(err, w.Close()); err != nil {
+		r.Close()
+		return "", nil, fmt.Errorf("passing the connection settings to the client: %w", err)
+	}
+	return "--defaults-extra-file=/dev/fd/3", r, nil
 }
 
 // quoteOption quotes a value for a MySQL/MariaDB option file.

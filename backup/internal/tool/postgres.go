@@ -46,6 +46,11 @@ func ParsePg(dsn string) (PgConn, error) {
 			c.password = p
 		}
 		q.Del("password")
+		for k := range q {
+			if pgxOnly(k) {
+				q.Del(k)
+			}
+		}
 		u.RawQuery = q.Encode()
 		c.conn, c.url = u.String(), true
 		return c, nil
@@ -58,6 +63,9 @@ func ParsePg(dsn string) (PgConn, error) {
 	for _, kv := range pairs {
 		if kv[0] == "password" {
 			c.password = kv[1]
+			continue
+		}
+		if pgxOnly(kv[0]) {
 			continue
 		}
 		fmt.Fprintf(&b, "%s=%s ", kv[0], quoteValue(kv[1]))
@@ -107,6 +115,16 @@ func (c PgConn) Secrets() []string {
 		return nil
 	}
 	return []string{c.password, url.QueryEscape(c.password), url.PathEscape(c.password)}
+}
+
+// pgxOnly reports whether a DSN parameter is one of pgx's own, which libpq (pg_dump, psql)
+// refuses as unknown.
+func pgxOnly(key string) bool {
+	switch key {
+	case "default_query_exec_mode", "statement_cache_capacity", "description_cache_capacity", "min_read_buffer_size":
+		return true
+	}
+	return strings.HasPrefix(key, "pool_")
 }
 
 // parseKeywordValue splits libpq's keyword/value form: key = value pairs separated by spaces,
@@ -236,4 +254,3 @@ func isExecutable(path string) bool {
 	fi, err := os.Stat(path)
 	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
 }
-

@@ -35,8 +35,8 @@ type Cmd struct {
 	Stdin io.Reader
 	// Secrets are removed from the stderr quoted in errors.
 	Secrets []string
-	// Cleanup runs once the program has exited (removing a defaults file, a temporary copy).
-	Cleanup func()
+	// ExtraFiles are passed as file descriptors 3, 4... and closed here once the program started.
+	ExtraFiles []*os.File
 }
 
 func (c *Cmd) command(ctx context.Context) *exec.Cmd {
@@ -44,8 +44,15 @@ func (c *Cmd) command(ctx context.Context) *exec.Cmd {
 	cmd.Env = append(os.Environ(), c.Env...)
 	cmd.Stdin = c.Stdin
 	cmd.WaitDelay = waitDelay
+	cmd.ExtraFiles = c.ExtraFiles
 	ownProcessGroup(cmd) // cancellation kills the program and everything it started
 	return cmd
+}
+
+func (c *Cmd) closeFiles() {
+	for _, f := range c.ExtraFiles {
+		_ = f.Close()
+	}
 }
 
 // failure builds the error of a failed run.
@@ -62,14 +69,16 @@ func (c *Cmd) failure(ctx context.Context, err error, stderr *tailBuffer) error 
 
 // Run runs the program to its end and returns what it wrote to stdout.
 func Run(ctx context.Context, c Cmd) ([]byte, error) {
-	if c.Cleanup != nil {
-		defer c.Cleanup()
-	}
 	cmd := c.command(ctx)
 	var stdout bytes.Buffer
 	stderr := &tailBuffer{}
 	cmd.Stdout, cmd.Stderr = &stdout, stderr
-	if err := cmd.Run(); err != nil {
+	err := cmd.Start()
+	c.closeFiles()
+	if err != nil {
+		return nil, fmt.Errorf("%s: starting %s: %w", c.What, c.Path, err)
+	}
+	if err := cmd.Wait(); err != nil {
 		return stdout.Bytes(), c.failure(ctx, err, stderr)
 	}
 	return stdout.Bytes(), nil
@@ -84,14 +93,14 @@ func Start(ctx context.Context, c Cmd) (io.ReadCloser, error) {
 	cmd := c.command(ctx)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
+		c.closeFiles()
 		return nil, fmt.Errorf("%s: %w", c.What, err)
 	}
 	s := &stream{ctx: ctx, c: c, cmd: cmd, stdout: stdout, stderr: &tailBuffer{}}
 	cmd.Stderr = s.stderr
-	if err := cmd.Start(); err != nil {
-		if c.Cleanup != nil {
-			c.Cleanup()
-		}
+	err = cmd.Start()
+	c.closeFiles()
+	if err != nil {
 		return nil, fmt.Errorf("%s: starting %s: %w", c.What, c.Path, err)
 	}
 	return s, nil
@@ -146,9 +155,6 @@ func (s *stream) wait(kill bool) {
 	}
 	err := s.cmd.Wait()
 	s.done = true
-	if s.c.Cleanup != nil {
-		s.c.Cleanup()
-	}
 	if err != nil && !kill {
 		s.err = s.c.failure(s.ctx, err, s.stderr)
 	}

@@ -1,8 +1,7 @@
 package tool
 
 import (
-	"os"
-	"path/filepath"
+	"io"
 	"strings"
 	"testing"
 )
@@ -13,6 +12,7 @@ func TestParsePg(t *testing.T) {
 		{"postgresql://app@db/app?password=pw&sslmode=disable", "postgresql://app@db/app?sslmode=disable", "pw", "postgresql://app@db/other?sslmode=disable"},
 		{"host=db user=app password='it''s' dbname=app", "", "", ""}, // '' is not libpq's escape: invalid
 		{`host=db user=app password='a \'b\\c' dbname=app`, `host='db' user='app' dbname='app'`, `a 'b\c`, `host='db' user='app' dbname='app' dbname='other'`},
+		{"postgres://app@db/app?pool_max_conns=4&statement_cache_capacity=0", "postgres://app@db/app", "", "postgres://app@db/other"},
 		{"host = db port=5432 password=plain", `host='db' port='5432'`, "plain", `host='db' port='5432' dbname='other'`},
 	} {
 		pc, err := ParsePg(c.dsn)
@@ -35,28 +35,20 @@ func TestParsePg(t *testing.T) {
 	}
 }
 
-func TestDefaultsFile(t *testing.T) {
-	mc, err := ParseMy(`bob:p"a\ss#w@tcp(db.example:3307)/app`)
+func TestDefaults(t *testing.T) {
+	mc, err := ParseMy(`bob:p"a\ss#w@tcp(db.example:3307)/app?tls=true`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	opt, remove, err := mc.DefaultsFile()
+	opt, pipe, err := mc.Defaults()
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := strings.TrimPrefix(opt, "--defaults-extra-file=")
-	fi, err := os.Stat(path)
-	if err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("defaults file %s: %v %v", path, fi, err)
-	}
-	b, _ := os.ReadFile(path)
-	want := "[client]\nuser=\"bob\"\npassword=\"p\\\"a\\\\ss#w\"\nprotocol=tcp\nhost=\"db.example\"\nport=3307\n"
-	if string(b) != want {
-		t.Errorf("defaults file:\n%s\nwant:\n%s", b, want)
-	}
-	remove()
-	if _, err := os.Stat(filepath.Dir(path)); !os.IsNotExist(err) {
-		t.Errorf("defaults file directory still there after remove: %v", err)
+	b, err := io.ReadAll(pipe)
+	pipe.Close()
+	want := "[client]\nuser=\"bob\"\npassword=\"p\\\"a\\\\ss#w\"\nprotocol=tcp\nhost=\"db.example\"\nport=3307\nssl\nssl-verify-server-cert\n"
+	if err != nil || string(b) != want || opt != "--defaults-extra-file=/dev/fd/3" {
+		t.Errorf("%s from the pipe:\n%s\nwant:\n%s (%v)", opt, b, want, err)
 	}
 	if _, err := ParseMy("bob:hunter2@tcp(db"); err == nil || strings.Contains(err.Error(), "hunter2") {
 		t.Errorf("invalid DSN error %v must not quote the password", err)
