@@ -29,7 +29,8 @@ var systemSchemas = []string{"information_schema", "mysql", "performance_schema"
 
 // MySQL returns one stream "databases/<name>.sql" per database of a MariaDB/MySQL server, made by
 // mariadb-dump (or mysqldump) with --single-transaction (a consistent snapshot of InnoDB tables
-// without locking them), --routines, --events and --triggers. The dump does not name the
+// without locking them), --routines, --events and --triggers (and --no-tablespaces, which
+// spares the user MySQL's PROCESS privilege). The dump does not name the
 // database (no CREATE DATABASE or USE), so it can be restored under another name; it starts with
 // the database's default character set and collation. The connection settings and password reach
 // the program through a pipe (--defaults-extra-file=/dev/fd/3): never on its command line, in its
@@ -87,7 +88,7 @@ func MySQL(ctx context.Context, dsn string, o MySQLOptions) ([]Stream, error) {
 					What: fmt.Sprintf("%s of database %q", dump, name),
 					Path: dump,
 					Args: []string{defaults, "--single-transaction", "--routines", "--events", "--triggers",
-						"--hex-blob", "--default-character-set=utf8mb4", "--", name},
+						"--hex-blob", "--no-tablespaces", "--default-character-set=utf8mb4", "--", name},
 					Secrets:    mc.Secrets(),
 					ExtraFiles: []*os.File{pipe},
 				})
