@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/go-sql-driver/mysql"
@@ -73,7 +74,7 @@ func MySQL(ctx context.Context, dsn string, names []string, open Opener, o Optio
 				return err
 			}
 			_, err = tool.Run(ctx, tool.Cmd{
-				What: fmt.Sprintf("%s restoring database %q", client, name), Path: client, Stdin: stdin,
+				What: fmt.Sprintf("%s restoring database %q", filepath.Base(client), name), Path: client, Stdin: stdin,
 				Args:    []string{defaults, "--batch", "--database=" + name},
 				Secrets: mc.Secrets(), ExtraFiles: []*os.File{pipe},
 			})

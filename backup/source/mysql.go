@@ -7,6 +7,7 @@ import (
 	"io"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -85,7 +86,7 @@ func MySQL(ctx context.Context, dsn string, o MySQLOptions) ([]Stream, error) {
 					return nil, err
 				}
 				out, err := tool.Start(ctx, tool.Cmd{
-					What: fmt.Sprintf("%s of database %q", dump, name),
+					What: fmt.Sprintf("%s of database %q", filepath.Base(dump), name),
 					Path: dump,
 					Args: []string{defaults, "--single-transaction", "--routines", "--events", "--triggers",
 						"--hex-blob", "--no-tablespaces", "--default-character-set=utf8mb4", "--", name},

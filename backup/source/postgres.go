@@ -17,8 +17,8 @@ type PostgresOptions struct {
 	Databases []string
 	// Exclude lists databases not to dump.
 	Exclude []string
-	// NoGlobals leaves out globals.sql (roles, tablespaces), which pg_dumpall can only read as a
-	// superuser.
+	// NoGlobals leaves out globals.sql (roles, tablespaces). A role that is not a superuser gets
+	// them without the password hashes, which only a superuser may read.
 	NoGlobals bool
 	// BinDir is where pg_dump and pg_dumpall are; found from the server's version when empty.
 	BinDir string
@@ -67,11 +67,15 @@ func Postgres(ctx context.Context, dsn string, o PostgresOptions) ([]Stream, err
 		if err != nil {
 			return nil, err
 		}
-		streams = append(streams, pgStream("globals.sql", pc, tool.Cmd{
-			What: "pg_dumpall --globals-only",
-			Path: pgDumpall,
-			Args: []string{"--globals-only", "--no-password", "--dbname=" + pc.Database(conn.Config().Database)},
-		}))
+		args := []string{"--globals-only", "--no-password", "--dbname=" + pc.Database(conn.Config().Database)}
+		var super bool
+		if err := conn.QueryRow(ctx, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user").Scan(&super); err != nil {
+			return nil, fmt.Errorf("asking the server whether the role is a superuser: %w", err)
+		}
+		if !super { // only a superuser may read password hashes (pg_authid)
+			args = append(args, "--no-role-passwords")
+		}
+		streams = append(streams, pgStream("globals.sql", pc, tool.Cmd{What: "pg_dumpall --globals-only", Path: pgDumpall, Args: args}))
 	}
 	for _, db := range dbs {
 		streams = append(streams, pgStream("databases/"+db+".dump", pc, tool.Cmd{

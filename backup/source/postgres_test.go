@@ -56,6 +56,7 @@ func TestPostgresDumpOfMissingDatabaseFails(t *testing.T) {
 	if err == nil {
 		t.Fatal("dump of a dropped database succeeded")
 	}
+	t.Logf("the error: %v", err)
 	for _, want := range []string{`pg_dump of database "` + db + `" failed`, "exit status 1", "does not exist"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q lacks %q", err, want)
@@ -151,3 +152,38 @@ echo "args: $*" >&2; echo "password: $PGPASSWORD" >&2; exit 1
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// A role that is not a superuser still gets the globals, without password hashes.
+func TestPostgresGlobalsWithoutSuperuser(t *testing.T) {
+	ctx := context.Background()
+	dsn := testenv.Postgres(t)
+	db := pgDatabase(t, dsn)
+	role := "upkeep_role_" + db[len(db)-16:]
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE ROLE "+role+" LOGIN PASSWORD 'pw-of-"+role+"'"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = conn.Exec(context.Background(), "DROP ROLE IF EXISTS "+role) })
+
+	cfg, _ := pgx.ParseConfig(dsn)
+	u := "postgres://" + role + ":pw-of-" + role + "@" + cfg.Host + ":" + strconv.Itoa(int(cfg.Port)) + "/" + db + "?sslmode=disable"
+	streams, err := Postgres(ctx, u, PostgresOptions{Databases: []string{db}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := streams[0].Open(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	globals, err := io.ReadAll(rc)
+	if err := rc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err != nil || streams[0].Name != "globals.sql" || !strings.Contains(string(globals), "CREATE ROLE "+role) || strings.Contains(string(globals), "SCRAM-SHA-256$") {
+		t.Fatalf("%s without superuser: %v\n%.800s", streams[0].Name, err, globals)
+	}
+}
