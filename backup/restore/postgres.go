@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
 
 	"github.com/jackc/pgx/v5"
@@ -106,11 +107,17 @@ func Postgres(ctx context.Context, dsn string, names []string, open Opener, o Op
 			if !exists[i] { // ours: leave no half-restored database behind
 				err = errors.Join(err, pgDrop(context.WithoutCancel(ctx), conn, db))
 			}
+			if missingRole.MatchString(err.Error()) && !o.NoOwner {
+				return fmt.Errorf("restore: %w (the dump's owners must exist on the target server: restore the globals too, or restore without owners)", err)
+			}
 			return fmt.Errorf("restore: %w", err)
 		}
 	}
 	return nil
 }
+
+// missingRole matches PostgreSQL's complaint about a role the target server lacks.
+var missingRole = regexp.MustCompile(`role "[^"]*" does not exist`)
 
 // pgState reports whether database db exists and, if it does, whether it holds no objects of
 // its own (tables, views, sequences, functions, types, schemas beyond public).

@@ -157,3 +157,53 @@ func dbName(t *testing.T, dsn string) string {
 	}
 	return cfg.Database
 }
+
+// Objects owned by a role the target lacks: refused with a hint, restored without owners on demand.
+func TestPostgresRestoreWithoutOwners(t *testing.T) {
+	ctx := context.Background()
+	srcDSN, dstDSN := testenv.Postgres(t), testenv.Postgres(t)
+	src, dst := dbName(t, srcDSN), dbName(t, dstDSN)
+	role := "upkeep_owner_" + src[len(src)-16:]
+	conn, err := pgx.Connect(ctx, srcDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, q := range []string{"CREATE ROLE " + role, "CREATE TABLE owned (x int)", "INSERT INTO owned VALUES (7)", "ALTER TABLE owned OWNER TO " + role} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { _, _ = conn.Exec(context.Background(), "DROP ROLE IF EXISTS "+role) })
+	streams, err := source.Postgres(ctx, srcDSN, source.PostgresOptions{Databases: []string{src}, NoGlobals: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, names := take(t, streams)
+	for _, q := range []string{"DROP OWNED BY " + role, "DROP ROLE " + role} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	pc, _ := tool.ParsePg(srcDSN)
+	server := pc.DSNFor("postgres")
+	opts := restore.Options{Rename: map[string]string{src: dst}}
+	err = restore.Postgres(ctx, server, names, b.open, opts)
+	if err == nil || !strings.Contains(err.Error(), `role "`+role+`" does not exist`) || !strings.Contains(err.Error(), "restore without owners") {
+		t.Fatalf("restore with a missing owner: %v", err)
+	}
+	opts.NoOwner = true
+	if err := restore.Postgres(ctx, server, names, b.open, opts); err != nil {
+		t.Fatalf("restore without owners: %v", err)
+	}
+	dc, err := pgx.Connect(ctx, dstDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dc.Close(ctx)
+	var x int
+	if err := dc.QueryRow(ctx, "SELECT x FROM owned").Scan(&x); err != nil || x != 7 {
+		t.Fatalf("restored x = %d, %v", x, err)
+	}
+}

@@ -54,6 +54,11 @@ func SQLite(ctx context.Context, path string, names []string, open Opener, o Opt
 			_ = os.Remove(tmp.Name())
 		}
 	}()
+	if fi != nil { // replacing a file: keep its permissions (a new one is private to this user)
+		if err := tmp.Chmod(fi.Mode().Perm()); err != nil {
+			return fmt.Errorf("restore: %w", err)
+		}
+	}
 	err = feed(ctx, open, names[0], func(stdin io.Reader) error {
 		_, err := io.Copy(tmp, stdin)
 		return err

@@ -70,7 +70,7 @@ func TestSQLiteUnderConcurrentWrites(t *testing.T) {
 			}
 		})
 	}
-	for commits.Load() < 1000 { // the copy starts while the writers are busy
+	for commits.Load() < 300 { // the copy starts while the writers are busy
 		runtime.Gosched()
 	}
 
@@ -105,7 +105,7 @@ func TestSQLiteUnderConcurrentWrites(t *testing.T) {
 	if err := r.QueryRow("SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM b)").Scan(&na, &nb); err != nil {
 		t.Fatal(err)
 	}
-	if na != nb || na < 1000 {
+	if na != nb || na < 300 {
 		t.Fatalf("restored a=%d b=%d rows (writers had committed %d when the copy ended)", na, nb, after)
 	}
 	t.Logf("copied %d bytes holding %d transactions while writers committed (%d by the end of the copy)", len(b["app.db"]), na, after)
