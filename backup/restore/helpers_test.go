@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"testing"
 
 	"github.com/upkeep-dev/upkeep/backup/restore"
@@ -46,11 +45,3 @@ func (b backup) open(_ context.Context, name string) (io.ReadCloser, error) {
 }
 
 var _ restore.Opener = backup(nil).open
-
-// writeScript writes an executable shell script.
-func writeScript(t *testing.T, path, body string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte("#!/bin/sh\n"+body), 0o755); err != nil {
-		t.Fatal(err)
-	}
-}
