@@ -94,7 +94,7 @@ func TestMySQLRoundTrip(t *testing.T) {
 	cfg.User, cfg.Passwd, cfg.DBName = user, password, srcName
 	userDSN := cfg.FormatDSN()
 
-	streams, err := source.MySQL(ctx, userDSN, source.MySQLOptions{})
+	streams, err := source.MySQL(ctx, userDSN, source.MySQLOptions{Databases: []string{srcName}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,8 +18,8 @@ import (
 
 // MySQLOptions narrows a MariaDB/MySQL backup.
 type MySQLOptions struct {
-	// Databases to dump. When empty: the database the DSN names, or every database but the
-	// system schemas (mysql, information_schema, performance_schema, sys) when it names none.
+	// Databases to dump; every database but the system schemas (mysql, information_schema,
+	// performance_schema, sys) when empty, whatever database the DSN names (as for PostgreSQL).
 	Databases []string
 	// Exclude lists databases not to dump.
 	Exclude []string
@@ -59,9 +59,6 @@ func MySQL(ctx context.Context, dsn string, o MySQLOptions) ([]Stream, error) {
 	}
 	all := slices.Sorted(maps.Keys(charsets))
 	want := o.Databases
-	if len(want) == 0 && mc.Config.DBName != "" {
-		want = []string{mc.Config.DBName}
-	}
 	if len(want) == 0 {
 		for _, name := range all {
 			if !slices.Contains(systemSchemas, name) {

@@ -22,12 +22,12 @@ func TestMySQLDumpOfMissingDatabaseFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	streams, err := MySQL(ctx, dsn, MySQLOptions{})
+	streams, err := MySQL(ctx, dsn, MySQLOptions{Databases: []string{cfg.DBName}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(streams) != 1 || streams[0].Name != "databases/"+cfg.DBName+".sql" {
-		t.Fatalf("the DSN's database only: %v", streams)
+		t.Fatalf("the listed database only: %v", streams)
 	}
 	db, err := sql.Open("mysql", dsn)
 	if err != nil {
@@ -59,7 +59,6 @@ func TestMySQLDatabaseSelection(t *testing.T) {
 	dsn := testenv.MySQL(t)
 	cfg, _ := mysql.ParseDSN(dsn)
 	name := cfg.DBName
-	cfg.DBName = ""
 	streams, err := MySQL(ctx, cfg.FormatDSN(), MySQLOptions{})
 	if err != nil {
 		t.Fatal(err)
