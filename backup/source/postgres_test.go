@@ -187,3 +187,32 @@ func TestPostgresGlobalsWithoutSuperuser(t *testing.T) {
 		t.Fatalf("%s without superuser: %v\n%.800s", streams[0].Name, err, globals)
 	}
 }
+
+// A keyword/value DSN works as well as a URL; the dump is pg_dump's custom format.
+func TestPostgresKeywordValueDSN(t *testing.T) {
+	ctx := context.Background()
+	dsn := testenv.Postgres(t)
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv := "host=" + cfg.Host + " port=" + strconv.Itoa(int(cfg.Port)) + " user=" + cfg.User + " dbname=postgres sslmode=disable"
+	if cfg.Password != "" {
+		kv += " password='" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(cfg.Password) + "'"
+	}
+	streams, err := Postgres(ctx, kv, PostgresOptions{Databases: []string{cfg.Database}, NoGlobals: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := streams[0].Open(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dump, err := io.ReadAll(rc)
+	if cerr := rc.Close(); err != nil || cerr != nil {
+		t.Fatalf("dump: %v, %v", err, cerr)
+	}
+	if !strings.HasPrefix(string(dump), "PGDMP") {
+		t.Errorf("not a custom-format dump: %.20q", dump)
+	}
+}
