@@ -24,7 +24,8 @@ var sqliteHeader = []byte("SQLite format 3\x00")
 // integrity_check), synced and renamed over path, so path is either the old database or the
 // whole restored one, never half of it. An existing non-empty file is refused unless
 // Options.Force; its -wal and -shm files are removed with it (they belong to the old database).
-// Nothing may have the database open while it is replaced.
+// Nothing may have the database open while it is replaced. Only one restore of a path may run at
+// a time: a restore removes the temporary files a killed one left.
 func SQLite(ctx context.Context, path string, names []string, open Opener, o Options) (err error) {
 	if len(names) != 1 {
 		return fmt.Errorf("restore: an SQLite backup has one stream, this one has %d: %v", len(names), names)
@@ -45,7 +46,13 @@ func SQLite(ctx context.Context, path string, names []string, open Opener, o Opt
 	}
 
 	dir := filepath.Dir(abs)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(abs)+".restore-*")
+	pattern := "." + filepath.Base(abs) + ".restore-*"
+	if old, _ := filepath.Glob(filepath.Join(dir, pattern)); len(old) > 0 { // left by a killed restore
+		for _, f := range old {
+			_ = os.Remove(f)
+		}
+	}
+	tmp, err := os.CreateTemp(dir, pattern)
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}

@@ -142,8 +142,16 @@ func TestSQLiteRestoreRefusesAndForces(t *testing.T) {
 	if err := os.WriteFile(target+"-wal", []byte("stale"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// And the temporary file of a restore that was killed goes too.
+	leftover := filepath.Join(dir, ".target.db.restore-12345")
+	if err := os.WriteFile(leftover, []byte("half"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if err := restore.SQLite(ctx, target, names, b.open, restore.Options{Force: true}); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := os.Stat(leftover); !os.IsNotExist(err) {
+		t.Errorf("the leftover of a killed restore is still there: %v", err)
 	}
 	var x int
 	if err := sqliteOpen(t, target).QueryRow("SELECT x FROM t").Scan(&x); err != nil || x != 42 {

@@ -8,6 +8,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 
 	_ "modernc.org/sqlite" // the "sqlite" driver
 
@@ -17,7 +20,8 @@ import (
 // SQLite returns the one stream of an SQLite database, named after its file (app.db). Opening
 // the stream makes a consistent copy with VACUUM INTO (one read transaction, so writers carry on
 // and the copy is the database as of one moment, WAL included) into a private temporary
-// directory (under $TMPDIR), which the stream then reads and Close removes. The copy is compact:
+// directory (under $TMPDIR), which the stream then reads and Close removes (or, after a crash,
+// the next SQLite backup). The copy is compact:
 // free pages are left out.
 func SQLite(ctx context.Context, path string) ([]Stream, error) {
 	abs, err := filepath.Abs(path)
@@ -38,7 +42,8 @@ func SQLite(ctx context.Context, path string) ([]Stream, error) {
 }
 
 func sqliteCopy(ctx context.Context, abs string) (_ io.ReadCloser, err error) {
-	dir, err := os.MkdirTemp("", "upkeep-sqlite-")
+	sweepCopies()
+	dir, err := os.MkdirTemp("", copyPrefix+strconv.Itoa(os.Getpid())+"-")
 	if err != nil {
 		return nil, fmt.Errorf("copying SQLite database %s: %w", abs, err)
 	}
@@ -61,6 +66,24 @@ func sqliteCopy(ctx context.Context, abs string) (_ io.ReadCloser, err error) {
 		return nil, fmt.Errorf("copying SQLite database %s: %w", abs, err)
 	}
 	return &tempFile{File: f, dir: dir}, nil
+}
+
+// copyPrefix starts the name of the temporary directory of a copy, followed by the process id.
+const copyPrefix = "upkeep-sqlite-"
+
+// sweepCopies removes the copies left behind by processes that no longer run (killed during a
+// backup): each is a whole database, too big and too private to leave in $TMPDIR.
+func sweepCopies() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), copyPrefix+"*-*"))
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(strings.SplitN(strings.TrimPrefix(filepath.Base(d), copyPrefix), "-", 2)[0])
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if p, err := os.FindProcess(pid); err == nil && errors.Is(p.Signal(syscall.Signal(0)), os.ErrProcessDone) {
+			_ = os.RemoveAll(d)
+		}
+	}
 }
 
 // tempFile is a file that disappears, with its directory, when closed.
