@@ -9,8 +9,9 @@ import (
 
 // ownProcessGroup starts the program in a process group of its own, which cancellation kills
 // whole: a shell's children (sh -c 'pg_dump ... | gzip') die with it instead of writing on.
+// On Linux the program is also killed if Upkeep itself dies (kill -9), instead of running on.
 func ownProcessGroup(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = sysProcAttr()
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 }
 
