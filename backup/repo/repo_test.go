@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/upkeep-dev/upkeep/backup/repo"
+	"github.com/upkeep-dev/upkeep/internal/testenv"
 )
 
 const password = "correct horse battery staple"
@@ -22,6 +23,23 @@ const password = "correct horse battery staple"
 // pathDest returns a fresh path destination.
 func pathDest(t *testing.T) repo.Destination {
 	return repo.Destination{Name: "onsite", Path: filepath.Join(t.TempDir(), "repo")}
+}
+
+// s3Dest returns a destination in a fresh bucket of the test S3 server.
+func s3Dest(t *testing.T) repo.Destination {
+	b := testenv.S3(t)
+	return repo.Destination{Name: "offsite-s3", S3: &repo.S3{
+		Endpoint: b.Endpoint, Bucket: b.Bucket, Prefix: "upkeep/", Region: b.Region,
+		AccessKeyID: b.AccessKey, SecretAccessKey: b.SecretKey,
+	}}
+}
+
+// sftpDest returns a destination in a fresh directory of the test SFTP server.
+func sftpDest(t *testing.T) repo.Destination {
+	s := testenv.SFTP(t)
+	return repo.Destination{Name: "offsite-sftp", SFTP: &repo.SFTP{
+		Host: s.Host, Port: s.Port, User: s.User, KeyFile: s.KeyFile, KnownHostsFile: s.KnownHostsFile, Path: s.Path,
+	}}
 }
 
 // open opens d with a fresh state directory and closes it at cleanup.
@@ -237,6 +255,37 @@ func testStreamsRoundTrip(t *testing.T, d repo.Destination) {
 
 func TestFilesRoundTripPath(t *testing.T)   { testFilesRoundTrip(t, pathDest(t)) }
 func TestStreamsRoundTripPath(t *testing.T) { testStreamsRoundTrip(t, pathDest(t)) }
+func TestFilesRoundTripS3(t *testing.T)     { testFilesRoundTrip(t, s3Dest(t)) }
+func TestStreamsRoundTripS3(t *testing.T)   { testStreamsRoundTrip(t, s3Dest(t)) }
+func TestFilesRoundTripSFTP(t *testing.T)   { testFilesRoundTrip(t, sftpDest(t)) }
+func TestStreamsRoundTripSFTP(t *testing.T) { testStreamsRoundTrip(t, sftpDest(t)) }
+
+// Wrong credentials or host keys on network destinations give clear errors naming them.
+func TestNetworkDestinationErrors(t *testing.T) {
+	ctx := t.Context()
+	t.Run("s3 wrong secret", func(t *testing.T) {
+		d := s3Dest(t)
+		d.S3.SecretAccessKey = "not-the-secret"
+		_, err := repo.Open(ctx, d, repo.Options{Password: password, StateDir: t.TempDir()})
+		t.Log(err)
+		if err == nil || !strings.Contains(err.Error(), `"offsite-s3"`) || strings.Contains(err.Error(), "not-the-secret") {
+			t.Errorf("Open with a wrong S3 secret: %v", err)
+		}
+	})
+	t.Run("sftp unknown host key", func(t *testing.T) {
+		d := sftpDest(t)
+		empty := filepath.Join(t.TempDir(), "known_hosts")
+		if err := os.WriteFile(empty, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		d.SFTP.KnownHostsFile = empty
+		_, err := repo.Open(ctx, d, repo.Options{Password: password, StateDir: t.TempDir()})
+		t.Log(err)
+		if err == nil || !strings.Contains(err.Error(), `"offsite-sftp"`) || strings.Contains(err.Error(), "ClientConfig") {
+			t.Errorf("Open with an unknown SFTP host key: %v", err)
+		}
+	})
+}
 
 // A producer that fails (pg_dump exiting 1) surfaces from Close: no snapshot may be recorded.
 func TestFailedStreamRecordsNoSnapshot(t *testing.T) {
