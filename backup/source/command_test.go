@@ -124,6 +124,27 @@ func TestCommandCancelKillsProcessGroup(t *testing.T) {
 	waitGone(t, child)
 }
 
+// streamFails reads the stream to its end and checks that it fails with an error saying all of
+// wants.
+func streamFails(t *testing.T, s Stream, wants ...string) {
+	t.Helper()
+	rc, err := s.Open(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = io.ReadAll(rc)
+	rc.Close()
+	if err == nil {
+		t.Fatalf("stream %s succeeded", s.Name)
+	}
+	t.Logf("the error: %v", err)
+	for _, want := range wants {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+}
+
 // waitGone waits until process pid no longer exists (a killed child is reaped by init).
 func waitGone(t *testing.T, pid int) {
 	t.Helper()

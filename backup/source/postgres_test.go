@@ -47,21 +47,7 @@ func TestPostgresDumpOfMissingDatabaseFails(t *testing.T) {
 	if _, err := conn.Exec(ctx, "DROP DATABASE "+pgx.Identifier{db}.Sanitize()+" WITH (FORCE)"); err != nil {
 		t.Fatal(err)
 	}
-	rc, err := streams[0].Open(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = io.ReadAll(rc)
-	rc.Close()
-	if err == nil {
-		t.Fatal("dump of a dropped database succeeded")
-	}
-	t.Logf("the error: %v", err)
-	for _, want := range []string{`pg_dump of database "` + db + `" failed`, "exit status 1", "does not exist"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q lacks %q", err, want)
-		}
-	}
+	streamFails(t, streams[0], `pg_dump of database "` + db + `" failed`, "exit status 1", "does not exist")
 }
 
 func TestPostgresDatabaseSelection(t *testing.T) {
