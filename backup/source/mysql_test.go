@@ -35,7 +35,7 @@ func TestMySQLDumpOfMissingDatabaseFails(t *testing.T) {
 	if _, err := db.Exec("DROP DATABASE `" + cfg.DBName + "`"); err != nil {
 		t.Fatal(err)
 	}
-	streamFails(t, streams[0], `of database "` + cfg.DBName + `" failed`, "exit status 2", "Unknown database")
+	streamFails(t, streams[0], `of database "`+cfg.DBName+`" failed`, "exit status 2", "Unknown database")
 }
 
 func TestMySQLDatabaseSelection(t *testing.T) {

@@ -47,7 +47,7 @@ func TestPostgresDumpOfMissingDatabaseFails(t *testing.T) {
 	if _, err := conn.Exec(ctx, "DROP DATABASE "+pgx.Identifier{db}.Sanitize()+" WITH (FORCE)"); err != nil {
 		t.Fatal(err)
 	}
-	streamFails(t, streams[0], `pg_dump of database "` + db + `" failed`, "exit status 1", "does not exist")
+	streamFails(t, streams[0], `pg_dump of database "`+db+`" failed`, "exit status 1", "does not exist")
 }
 
 func TestPostgresDatabaseSelection(t *testing.T) {
