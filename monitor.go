@@ -13,6 +13,9 @@ const (
 	StateDegraded State = "degraded" // answering, but slow or close to a limit (certificate expiry, ...)
 	StateDown     State = "down"     // not answering, or answering wrongly
 	StatePaused   State = "paused"   // not checked, by policy
+	// StateMaintenance: inside a maintenance window. Checks keep running and the real state is
+	// tracked underneath; when the window ends the monitor takes its real state again.
+	StateMaintenance State = "maintenance"
 )
 
 // LocalLocation is the location of checks run by the server itself; remote agents report

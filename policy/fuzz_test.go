@@ -17,7 +17,7 @@ func FuzzParse(f *testing.F) {
 		"services:\n  - &b {name: a, objectives: &o {rpo: 1h}}\n  - <<: *b\n    name: c\n    objectives: {<<: *o, rto: 2h}\n",
 		"channels: {ops: {}}\nescalations: [{name: e, steps: [{after: 3m, notify: [ops]}]}]\n",
 		"destinations: {d: {}}\nbackups: [{name: b, service: s, to: [d]}]\ndrills: [{name: x, backup: b}]\nservices: [{name: s}]\n",
-		"maintenance: [{name: m, services: [s]}]\nstatus_page: {title: T, services: [s]}\nagents: [{name: eu}]\nservices: [{name: s}]\n",
+		"maintenance: [{name: m, services: [s], start: \"2026-12-01 02:00\", end: \"2026-12-01 04:00\"}]\nstatus_page: {title: T, services: [s]}\nagents: [{name: eu}]\nservices: [{name: s}]\n",
 		"server:\n  listen: ${LISTEN}\n  data_dir: ${DATA:-/x}\n  public_url: $${LITERAL}\n",
 		"server:\n  colour: blue\nservices:\n  - name: api\n    objectives: {availability: 101%, rpo: 5 minutes}\n  - name: api\n    objectives: {rto: '${RTO}'}\n",
 		"services: [{name: a, depends_on: [b]}, {name: b, depends_on: [a]}]\n",
