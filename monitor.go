@@ -67,6 +67,9 @@ type Rollup struct {
 	Checks   int // results in the period, every location
 	Failures int // results that were down
 	Degraded int // results that were degraded
+	// Maintenance counts the results taken while the monitor was in a maintenance window: they
+	// are in Checks but never in Failures or Degraded (planned downtime is no SLA failure).
+	Maintenance int
 	// Latency percentiles (nearest rank) and maximum over the checks that got an answer (up or
 	// degraded): the latency of a failure is mostly its timeout and says nothing about speed.
 	// Zero when no check got an answer.
