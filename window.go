@@ -28,6 +28,10 @@ type Window struct {
 	Monitors    []string  `json:"monitors"`
 	Start       time.Time `json:"start"`
 	End         time.Time `json:"end"`
+	// Notify names the channels that get the window's notices; NotifyBefore is how long before
+	// Start the scheduled notice goes out (0: none).
+	Notify       []string      `json:"notify"`
+	NotifyBefore time.Duration `json:"-"`
 	// Recurring is the schedule of a recurring policy window ("cron 0 2 * * 0 Europe/Berlin for
 	// 2h"); empty for one-off windows.
 	Recurring string `json:"recurring,omitempty"`

@@ -14,16 +14,20 @@ import (
 	"github.com/upkeep-dev/upkeep"
 )
 
-const windowColumns = `id, title, description, services, monitors, start_at, end_at, created_at, cancelled_at`
+const windowColumns = `id, title, description, services, monitors, notify, notify_before, start_at, end_at, created_at, cancelled_at`
 
 func scanWindow(s scanner) (upkeep.Window, error) {
 	var w upkeep.Window
-	var id, start, end, created int64
-	var services, monitors string
+	var id, before, start, end, created int64
+	var services, monitors, notify string
 	var cancelled sql.NullInt64
-	if err := s.Scan(&id, &w.Title, &w.Description, &services, &monitors, &start, &end, &created, &cancelled); err != nil {
+	if err := s.Scan(&id, &w.Title, &w.Description, &services, &monitors, &notify, &before, &start, &end, &created, &cancelled); err != nil {
 		return w, err
 	}
+	if err := json.Unmarshal([]byte(notify), &w.Notify); err != nil {
+		return w, fmt.Errorf("window %d: notify: %w", id, err)
+	}
+	w.NotifyBefore = time.Duration(before) * time.Millisecond
 	if err := json.Unmarshal([]byte(services), &w.Services); err != nil {
 		return w, fmt.Errorf("window %d: services: %w", id, err)
 	}
@@ -48,11 +52,15 @@ func (db *DB) InsertWindow(ctx context.Context, w *upkeep.Window, now time.Time)
 	if err != nil {
 		return err
 	}
+	notify, err := json.Marshal(nonNil(w.Notify))
+	if err != nil {
+		return err
+	}
 	var id int64
 	err = db.Write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.Exec(`INSERT INTO maintenance (title, description, services, monitors, start_at, end_at, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, w.Title, w.Description, string(services), string(monitors),
-			millis(w.Start), millis(w.End), millis(now))
+		res, err := tx.Exec(`INSERT INTO maintenance (title, description, services, monitors, notify, notify_before, start_at, end_at, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, w.Title, w.Description, string(services), string(monitors), string(notify),
+			w.NotifyBefore.Milliseconds(), millis(w.Start), millis(w.End), millis(now))
 		if err != nil {
 			return err
 		}

@@ -11,6 +11,8 @@ CREATE TABLE maintenance (
     description  TEXT    NOT NULL DEFAULT '',
     services     TEXT    NOT NULL DEFAULT '[]', -- JSON array of service names
     monitors     TEXT    NOT NULL DEFAULT '[]', -- JSON array of monitor names
+    notify       TEXT    NOT NULL DEFAULT '[]', -- JSON array of channel names
+    notify_before INTEGER NOT NULL DEFAULT 0,   -- ms
     start_at     INTEGER NOT NULL,
     end_at       INTEGER NOT NULL CHECK (end_at > start_at),
     created_at   INTEGER NOT NULL,
