@@ -66,7 +66,7 @@ type Engine interface {
 
 // Errors the API maps to status codes.
 var (
-	ErrInvalid = errors.New("invalid")                  // 400
+	ErrInvalid = errors.New("invalid")                    // 400
 	ErrState   = errors.New("not possible in this state") // 409
 )
 
