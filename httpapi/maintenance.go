@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -126,7 +127,7 @@ func handleMaintenanceCreate(m Maintenance, now func() time.Time) http.Handler {
 		case body.Duration != "":
 			d, err := policy.ParseDuration(body.Duration)
 			if err != nil || d.Duration <= 0 {
-				problems = append(problems, "duration: "+quoteOr(body.Duration, err)+` (e.g. "2h")`)
+				problems = append(problems, "duration: "+durationProblem(body.Duration, err)+` (e.g. "2h")`)
 			} else {
 				start := in.Start
 				if start.IsZero() {
@@ -138,7 +139,7 @@ func handleMaintenanceCreate(m Maintenance, now func() time.Time) http.Handler {
 		if body.NotifyBefore != "" {
 			d, err := policy.ParseDuration(body.NotifyBefore)
 			if err != nil {
-				problems = append(problems, "notify_before: "+quoteOr(body.NotifyBefore, err))
+				problems = append(problems, "notify_before: "+durationProblem(body.NotifyBefore, err))
 			} else {
 				in.NotifyBefore = &d.Duration
 			}
@@ -157,11 +158,12 @@ func handleMaintenanceCreate(m Maintenance, now func() time.Time) http.Handler {
 	})
 }
 
-func quoteOr(s string, err error) string {
+// durationProblem says what is wrong with a duration that did not parse (err) or is not positive.
+func durationProblem(s string, err error) string {
 	if err != nil {
 		return err.Error()
 	}
-	return "invalid duration " + s
+	return fmt.Sprintf("%q is not a positive duration", s)
 }
 
 func handleMaintenanceEnd(m Maintenance, now func() time.Time) http.Handler {
