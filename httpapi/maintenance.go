@@ -38,6 +38,7 @@ func windowFrom(w upkeep.Window, now time.Time) windowJSON {
 	if w.Notify == nil {
 		w.Notify = []string{}
 	}
+	w.Start, w.End = w.Start.UTC(), w.End.UTC()
 	return windowJSON{Window: w, State: w.StateAt(now), NotifyBeforeSeconds: w.NotifyBefore.Seconds()}
 }
 

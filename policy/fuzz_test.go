@@ -18,6 +18,7 @@ func FuzzParse(f *testing.F) {
 		"channels: {ops: {}}\nescalations: [{name: e, steps: [{after: 3m, notify: [ops]}]}]\n",
 		"destinations: {d: {}}\nbackups: [{name: b, service: s, to: [d]}]\ndrills: [{name: x, backup: b}]\nservices: [{name: s}]\n",
 		"maintenance: [{name: m, services: [s], start: \"2026-12-01 02:00\", end: \"2026-12-01 04:00\"}]\nstatus_page: {title: T, services: [s]}\nagents: [{name: eu}]\nservices: [{name: s}]\n",
+		"maintenance:\n  - {name: w, title: T, monitors: [m], cron: \"0 3 * * 0\", duration: 1h, tz: Europe/Berlin, notify: [c], notify_before: 0s}\n  - {name: x, services: [s], start: \"2026-12-01T02:00:00Z\", end: \"2026-12-01 01:00\", tz: Asia/Kolkata}\nservices: [{name: s}]\nmonitors: [{name: m, service: s, http: {url: /}}]\nchannels: {c: {ntfy: {topic: t}}}\n",
 		"server:\n  listen: ${LISTEN}\n  data_dir: ${DATA:-/x}\n  public_url: $${LITERAL}\n",
 		"server:\n  colour: blue\nservices:\n  - name: api\n    objectives: {availability: 101%, rpo: 5 minutes}\n  - name: api\n    objectives: {rto: '${RTO}'}\n",
 		"services: [{name: a, depends_on: [b]}, {name: b, depends_on: [a]}]\n",
