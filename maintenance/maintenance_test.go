@@ -361,3 +361,46 @@ maintenance:
 		t.Errorf("past: %d, %v", len(past), err)
 	}
 }
+
+// TestRunWakesAtBoundaries runs the scheduler on the real clock with a window a moment ahead:
+// Run sleeps until the start and the end by itself. (Nothing here measures time; the test only
+// waits for the changes to happen.)
+func TestRunWakesAtBoundaries(t *testing.T) {
+	p := parse(t, "services: [{name: db}]\nmonitors: [{name: db-ping, service: db, tcp: {address: \"localhost:5432\"}}]\n")
+	db := openDB(t, filepath.Join(t.TempDir(), "data"))
+	log := &coverLog{cur: map[string]string{}}
+	s := maintenance.New(maintenance.Config{Store: db, Engine: log})
+	if err := s.Apply(t.Context(), p); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	now := time.Now()
+	if _, err := s.Create(t.Context(), maintenance.NewWindow{Title: "Blip", Monitors: []string{"db-ping"},
+		Start: now.Add(200 * time.Millisecond), End: now.Add(400 * time.Millisecond)}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		log.mu.Lock()
+		n := len(log.changes)
+		log.mu.Unlock()
+		if n >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the window did not start and end by itself: %v", log.changes)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	if !strings.HasSuffix(log.changes[0], " db-ping") || !strings.HasSuffix(log.changes[1], " ") {
+		t.Errorf("changes %q: want in, then out", log.changes)
+	}
+}
