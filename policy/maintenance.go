@@ -8,8 +8,8 @@ import (
 	"github.com/upkeep-dev/upkeep/heartbeat/cron"
 )
 
-// Maintenance is a planned maintenance window: one-off (start and end) or recurring (cron,
-// duration and tz). During a window the monitors it covers (its monitors, and every monitor of
+// Maintenance is a planned maintenance window: one-off (start, and end or duration) or recurring
+// (cron, duration and tz). During a window the monitors it covers (its monitors, and every monitor of
 // its services) are in maintenance: they open no incidents and their time is left out of
 // availability. Package maintenance runs the windows.
 type Maintenance struct {
@@ -21,7 +21,7 @@ type Maintenance struct {
 	Start       string   `yaml:"start" jsonschema:"description=Start of a one-off window: RFC 3339 (\"2026-12-01T02:00:00Z\") or a wall-clock time \"2026-12-01 02:00\" read in tz."`
 	End         string   `yaml:"end" jsonschema:"description=End of a one-off window\\, in the same forms as start; after start."`
 	Cron        string   `yaml:"cron" jsonschema:"description=Start of each occurrence of a recurring window\\, as a five-field cron expression in tz\\, e.g. \"0 2 * * 0\" (Sundays 02:00). Needs duration."`
-	Duration    Duration `yaml:"duration" jsonschema:"description=Length of each occurrence of a recurring window\\, e.g. \"2h\"."`
+	Duration    Duration `yaml:"duration" jsonschema:"description=Length of each occurrence of a recurring window\\, e.g. \"2h\"; or of a one-off window instead of end."`
 	TZ          string   `yaml:"tz" jsonschema:"default=UTC,description=Time zone of cron and of start and end written without an offset (IANA name such as Europe/Berlin)."`
 	Notify      []string `yaml:"notify" policy:"ref=channel" jsonschema:"description=Names of the channels that get the window's notices: scheduled (notify_before the start)\\, started and ended. Default: none."`
 	// NotifyBefore has no default tag: a default would overwrite an explicit 0 (no advance
@@ -55,6 +55,9 @@ func (m *Maintenance) Times() (start, end time.Time) {
 		return time.Time{}, time.Time{}
 	}
 	start, _ = ParseWindowTime(m.Start, loc)
+	if m.End == "" {
+		return start.UTC(), start.Add(m.Duration.Duration).UTC()
+	}
 	end, _ = ParseWindowTime(m.End, loc)
 	return start.UTC(), end.UTC()
 }
@@ -121,36 +124,50 @@ func (d *decoder) checkMaintenance(ws []Maintenance) {
 		_, hasEnd := d.nodes[endPath]
 		_, hasCron := d.nodes[cronPath]
 		_, hasDur := d.nodes[durPath]
-		oneOff, recurring := hasStart || hasEnd, hasCron || hasDur
 		switch {
-		case oneOff && recurring:
-			at := cronPath
-			if !hasCron {
-				at = durPath
-			}
-			d.add(d.posAt(at), at, "a window is one-off (start and end) or recurring (cron and duration), not both", "remove one of them")
-			continue
-		case !oneOff && !recurring:
+		case hasCron && (hasStart || hasEnd):
+			d.add(d.posAt(cronPath), cronPath, "a window is one-off (start and end) or recurring (cron and duration), not both", "remove one of them")
+		case hasStart || hasEnd:
+			d.checkOneOff(w, path, loc, locOK, hasStart, hasEnd, hasDur)
+		case hasCron || hasDur:
+			d.checkRecurring(w, path, loc, locOK, hasCron, hasDur)
+		default:
 			d.add(d.posAt(path), path, "the window has no schedule",
 				`give start and end ("2026-12-01 02:00"), or cron and duration ("0 2 * * 0" and "2h")`)
-			continue
-		case oneOff:
-			d.checkOneOff(w, path, loc, locOK, hasStart, hasEnd)
-		default:
-			d.checkRecurring(w, path, loc, locOK, hasCron, hasDur)
 		}
 	}
 }
 
-func (d *decoder) checkOneOff(w *Maintenance, path string, loc *time.Location, locOK, hasStart, hasEnd bool) {
-	startPath, endPath := path+".start", path+".end"
+// checkOneOff checks a one-off window: start, and end or duration.
+func (d *decoder) checkOneOff(w *Maintenance, path string, loc *time.Location, locOK, hasStart, hasEnd, hasDur bool) {
+	startPath, endPath, durPath := path+".start", path+".end", path+".duration"
 	if !hasStart {
 		d.add(d.posAt(endPath), startPath, "a one-off window needs a start", `e.g. start: "2026-12-01 02:00"`)
 	}
-	if !hasEnd {
-		d.add(d.posAt(startPath), endPath, "a one-off window needs an end", `e.g. end: "2026-12-01 04:00"`)
+	switch {
+	case hasEnd && hasDur:
+		d.add(d.posAt(durPath), durPath, "a one-off window has an end or a duration, not both", "remove one of them")
+		return
+	case hasDur:
+		if !d.hasProblem(durPath) && w.Duration.Duration <= 0 {
+			d.add(d.posAt(durPath), durPath, fmt.Sprintf("duration %s is too short", d.show(durPath, w.Duration.String())), `e.g. "2h"`)
+		}
+	case !hasEnd:
+		d.add(d.posAt(startPath), endPath, "a one-off window needs an end (or a duration)", `e.g. end: "2026-12-01 04:00", or duration: 2h`)
 	}
-	if !hasStart || !hasEnd || !locOK {
+	if !hasStart || !locOK {
+		return
+	}
+	if hasDur {
+		if d.isSet(startPath) {
+			if _, err := ParseWindowTime(w.Start, loc); err != nil {
+				d.add(d.posAt(startPath), startPath, fmt.Sprintf("invalid time %s", d.show(startPath, w.Start)),
+					`RFC 3339 ("2026-12-01T02:00:00Z", "2026-12-01T02:00:00+01:00") or "2026-12-01 02:00" in tz`)
+			}
+		}
+		return
+	}
+	if !hasEnd {
 		return
 	}
 	read := func(p, s string) (time.Time, bool) {

@@ -15,6 +15,7 @@ maintenance:
   - {name: upgrade, services: [db], start: "2026-12-01 02:00", end: "2026-12-01 04:00", tz: Europe/Berlin, notify: [ops]}
   - {name: rfc, monitors: [api-health], start: "2026-12-01T02:00:00Z", end: "2026-12-01T03:30:00+01:00", notify_before: 0s}
   - {name: weekly, title: Sunday patching, services: [api], cron: "0 3 * * 0", duration: 30m, tz: Europe/Berlin}
+  - {name: short, services: [api], start: "2026-12-01 02:00", duration: 90m, tz: America/New_York}
 `
 	p, err := Parse("m.yaml", []byte(doc), nil)
 	if err != nil {
@@ -31,6 +32,9 @@ maintenance:
 	rfc := p.Maintenance[1]
 	if s, e := rfc.Times(); e.Sub(s) != 30*time.Minute || rfc.NotifyBefore.Duration != 0 {
 		t.Errorf("rfc: %s %s notify_before %s", s, e, rfc.NotifyBefore)
+	}
+	if s, e := p.MaintenanceWindow("short").Times(); !s.Equal(time.Date(2026, 12, 1, 7, 0, 0, 0, time.UTC)) || e.Sub(s) != 90*time.Minute {
+		t.Errorf("start and duration: %s to %s", s, e)
 	}
 	w := p.MaintenanceWindow("weekly")
 	if w == nil || !w.Recurring() || w.Title != "Sunday patching" || w.Duration.Duration != 30*time.Minute {
@@ -59,6 +63,10 @@ func TestMaintenanceInvalid(t *testing.T) {
 		{"end equals start", `{name: w, services: [db], start: "2026-12-01T02:00:00Z", end: "2026-12-01 03:00", tz: Europe/Berlin}`,
 			`maintenance[0].end: the window ends`},
 		{"no end", `{name: w, services: [db], start: "2026-12-01 02:00"}`, `maintenance[0].end: a one-off window needs an end`},
+		{"end and duration", `{name: w, services: [db], start: "2026-12-01 02:00", end: "2026-12-01 03:00", duration: 1h}`,
+			`maintenance[0].duration: a one-off window has an end or a duration, not both`},
+		{"start and bad duration", `{name: w, services: [db], start: "2026-12-01 02:00", duration: 0s}`, `maintenance[0].duration: duration "0s" is too short`},
+		{"start and duration, bad start", `{name: w, services: [db], start: "noon", duration: 1h}`, `maintenance[0].start: invalid time "noon"`},
 		{"no start", `{name: w, services: [db], end: "2026-12-01 02:00"}`, `maintenance[0].start: a one-off window needs a start`},
 		{"bad time", `{name: w, services: [db], start: "tomorrow", end: "2026-12-01 02:00"}`, `maintenance[0].start: invalid time "tomorrow"`},
 		{"no duration", `{name: w, services: [db], cron: "0 2 * * 0"}`, `maintenance[0].duration: a recurring window needs a duration (e.g. duration: 2h)`},
