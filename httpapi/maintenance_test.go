@@ -17,8 +17,12 @@ import (
 type windowsStub struct{ last maintenance.NewWindow }
 
 func (s *windowsStub) List(context.Context, string, int) ([]upkeep.Window, error) { return nil, nil }
-func (s *windowsStub) Get(context.Context, string) (upkeep.Window, error)         { return upkeep.Window{}, nil }
-func (s *windowsStub) End(context.Context, string) (upkeep.Window, error)         { return upkeep.Window{}, nil }
+func (s *windowsStub) Get(context.Context, string) (upkeep.Window, error) {
+	return upkeep.Window{}, nil
+}
+func (s *windowsStub) End(context.Context, string) (upkeep.Window, error) {
+	return upkeep.Window{}, nil
+}
 func (s *windowsStub) Create(_ context.Context, w maintenance.NewWindow) (upkeep.Window, error) {
 	s.last = w
 	return upkeep.Window{ID: "1", Source: upkeep.WindowAdHoc, Title: w.Title, Start: w.Start, End: w.End}, nil
