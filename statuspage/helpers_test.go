@@ -176,7 +176,7 @@ func newFixture(t *testing.T, wrap func(statuspage.Monitoring) statuspage.Monito
 	if wrap != nil {
 		mon = wrap(eng)
 	}
-	page := statuspage.New(statuspage.Config{Monitoring: mon, Rollups: db, Incidents: inc, Logger: logger, Now: clock.Now})
+	page := statuspage.New(statuspage.Config{Monitoring: mon, Rollups: db, Incidents: inc, Maintenance: windows{}, Logger: logger, Now: clock.Now})
 	page.Apply(pol)
 	srv := httptest.NewServer(httpapi.New(httpapi.Config{Store: db, Runtime: runtime{pol}, StatusPage: page, Logger: logger, Now: clock.Now}))
 	t.Cleanup(srv.Close)
@@ -207,4 +207,18 @@ func httpTestServer(t testing.TB, cfg httpapi.Config) string {
 	srv := httptest.NewServer(httpapi.New(cfg))
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// windows are the fixture's maintenance windows: one active on a monitor of api, one upcoming on
+// db, one over, and one on the monitor without a service (not public).
+type windows struct{}
+
+func (windows) List(context.Context, string, int) ([]upkeep.Window, error) {
+	return []upkeep.Window{
+		{ID: "switch", Title: "Switch upgrade", Description: "Short interruptions.", Monitors: []string{"api-b"}, Notify: []string{"ops-mail"},
+			Start: now.Add(-time.Hour), End: now.Add(time.Hour)},
+		{ID: "db-move", Title: "Database move", Services: []string{"db"}, Start: now.Add(48 * time.Hour), End: now.Add(50 * time.Hour)},
+		{ID: "old", Title: "Old work", Services: []string{"web"}, Start: now.Add(-50 * time.Hour), End: now.Add(-48 * time.Hour)},
+		{ID: "secret-box", Title: "Internal box", Monitors: []string{"internal"}, Start: now, End: now.Add(time.Hour)},
+	}, nil
 }

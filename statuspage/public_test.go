@@ -53,12 +53,12 @@ func TestFeeds(t *testing.T) {
 	if _, err := time.Parse(time.RFC1123Z, c.LastBuildDate); err != nil {
 		t.Errorf("lastBuildDate: %v", err)
 	}
-	if len(c.Items) != 3 {
-		t.Fatalf("%d items, want 3", len(c.Items))
+	if len(c.Items) != 5 { // 3 incidents, 2 maintenance windows
+		t.Fatalf("%d items, want 5", len(c.Items))
 	}
 	guids := map[string]bool{}
 	for _, it := range c.Items {
-		if it.Title == "" || !strings.HasPrefix(it.Link, "https://status.example.com/incidents/") || it.Description == "" {
+		if it.Title == "" || !strings.HasPrefix(it.Link, "https://status.example.com/") || it.Description == "" {
 			t.Errorf("item %+v", it)
 		}
 		if _, err := time.Parse(time.RFC1123Z, it.PubDate); err != nil {
@@ -120,7 +120,7 @@ func TestFeeds(t *testing.T) {
 		}
 		ids[e.ID] = true
 	}
-	if len(atom.Entries) != 3 || atom.Entries[0].Title != "Public API is down" {
+	if len(atom.Entries) != 5 || atom.Entries[0].Title != "Public API is down" || atom.Entries[3].Title != "Maintenance: Switch upgrade" {
 		t.Errorf("entries %+v", atom.Entries)
 	}
 }
@@ -130,7 +130,7 @@ func TestPublicOutputHidesInternals(t *testing.T) {
 	for _, path := range []string{"/", "/status", "/incidents/1", "/incidents/3", "/incidents/4", "/history.rss", "/history.atom",
 		"/api/v2/summary.json", "/api/v2/incidents.json", "/badge/api/status.svg", "/badge/web/uptime.svg?window=7d"} {
 		body := f.get(t, path, 200)
-		for _, leak := range []string{secret, "api-a", "web-home", "internal", "10.0.0.5", "refused", "alice-token", "HTTP 503"} {
+		for _, leak := range []string{secret, "api-a", "api-b", "web-home", "internal", "Internal box", "ops-mail", "10.0.0.5", "refused", "alice-token", "HTTP 503"} {
 			if strings.Contains(body, leak) {
 				t.Errorf("%s shows %q", path, leak)
 			}
@@ -150,10 +150,14 @@ func TestPage(t *testing.T) {
 		"Mar 7, 2026: no data", "Mar 6, 2026: 100% uptime, no downtime, 1 incident: Slow logins",
 		`<a href="/incidents/3">Public API is down</a>`, "We are investigating a problem with Public API.",
 		`<svg viewBox="0 0 600 120" role="img" aria-label="Response times of Website per day`,
+		"<h3>Switch upgrade</h3>", "(in progress) · Public API", "<h3>Database move</h3>", "(scheduled) · Database",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the page lacks %q", want)
 		}
+	}
+	if strings.Contains(page, "Old work") {
+		t.Error("a maintenance window that is over is shown")
 	}
 	if status := f.get(t, "/status", 200); status != page {
 		t.Error("/status differs from /")

@@ -38,10 +38,6 @@ func rank(s ComponentStatus) int {
 	return 0
 }
 
-// stateMaintenance is the monitor state of a monitor in a maintenance window. The maintenance
-// feature adds it to the root package; the page recognises it already.
-const stateMaintenance upkeep.State = "maintenance"
-
 // Snapshot is everything the status page shows, at one moment. It holds only what a public
 // visitor may see.
 type Snapshot struct {
@@ -333,7 +329,7 @@ func statusOf(states []upkeep.State) (ComponentStatus, bool) {
 		case upkeep.StateDown:
 			c = MajorOutage
 			down++
-		case stateMaintenance:
+		case upkeep.StateMaintenance:
 			c = UnderMaintenance
 		default:
 			continue
@@ -452,14 +448,29 @@ func (p *Page) Snapshot(ctx context.Context) (*Snapshot, error) {
 	if err := p.addIncidents(ctx, s, shown, now); err != nil {
 		return nil, err
 	}
-	ws, err := p.maint.Windows(ctx, now, now.AddDate(0, 0, 90))
+	ws, err := p.maint.List(ctx, "", 0)
 	if err != nil {
 		return nil, fmt.Errorf("maintenance windows: %w", err)
 	}
 	for _, w := range ws {
-		w.Services = slices.DeleteFunc(slices.Clone(w.Services), func(n string) bool { return shown[n] == nil })
-		if len(w.Services) > 0 {
-			s.Maintenance = append(s.Maintenance, w)
+		if st := w.StateAt(now); st != upkeep.WindowActive && st != upkeep.WindowUpcoming {
+			continue
+		}
+		// The services shown that the window covers, whole or through one of their monitors.
+		var services []string
+		for _, name := range w.Services {
+			if shown[name] != nil && !slices.Contains(services, name) {
+				services = append(services, name)
+			}
+		}
+		for _, m := range w.Monitors {
+			if pm := pol.Monitor(m); pm != nil && shown[pm.Service] != nil && !slices.Contains(services, pm.Service) {
+				services = append(services, pm.Service)
+			}
+		}
+		if len(services) > 0 {
+			s.Maintenance = append(s.Maintenance, Window{ID: w.ID, Title: w.Title, Description: w.Description,
+				Services: services, Start: w.Start, End: w.End})
 		}
 	}
 	slices.SortFunc(s.Maintenance, func(a, b Window) int { return a.Start.Compare(b.Start) })

@@ -52,12 +52,14 @@ type Incidents interface {
 	Version() uint64
 }
 
-// Maintenance lists the planned maintenance windows that overlap [from, to).
+// Maintenance lists maintenance windows (package maintenance's Scheduler): state "" means all,
+// a recurring window appears as its current or next occurrence.
 type Maintenance interface {
-	Windows(ctx context.Context, from, to time.Time) ([]Window, error)
+	List(ctx context.Context, state string, limit int) ([]upkeep.Window, error)
 }
 
-// Window is a planned maintenance window as the page shows it.
+// Window is a maintenance window as the page shows it: not its monitors nor the channels it
+// notifies.
 type Window struct {
 	ID          string
 	Title       string
@@ -66,14 +68,11 @@ type Window struct {
 	Start, End  time.Time
 }
 
-// NoMaintenance is the Maintenance of a server whose maintenance windows are not wired to the
-// status page yet: it has none.
+// NoMaintenance is the Maintenance of a server without maintenance windows.
 type NoMaintenance struct{}
 
-// Windows returns no window.
-func (NoMaintenance) Windows(context.Context, time.Time, time.Time) ([]Window, error) {
-	return nil, nil
-}
+// List returns no window.
+func (NoMaintenance) List(context.Context, string, int) ([]upkeep.Window, error) { return nil, nil }
 
 // Config holds the page's dependencies.
 type Config struct {

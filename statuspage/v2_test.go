@@ -216,5 +216,32 @@ func TestV2MatchesStatuspage(t *testing.T) {
 	if len(all.Incidents) != 3 {
 		t.Errorf("incidents.json has %d incidents, want 3 (internal ones are not public)", len(all.Incidents))
 	}
+	for path, want := range map[string]string{"scheduled-maintenances.json": "switch:in_progress:api db-move:scheduled:db",
+		"scheduled-maintenances/active.json": "switch:in_progress:api", "scheduled-maintenances/upcoming.json": "db-move:scheduled:db"} {
+		var doc struct {
+			Maint []struct {
+				ID, Status string
+				Impact     string
+				Components []struct{ ID string }
+			} `json:"scheduled_maintenances"`
+		}
+		if err := json.Unmarshal([]byte(f.get(t, "/api/v2/"+path, 200)), &doc); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, m := range doc.Maint {
+			var cs []string
+			for _, c := range m.Components {
+				cs = append(cs, c.ID)
+			}
+			if m.Impact != "maintenance" {
+				t.Errorf("%s: impact %q", path, m.Impact)
+			}
+			got = append(got, strings.TrimPrefix(m.ID, "maintenance-")+":"+m.Status+":"+strings.Join(cs, ","))
+		}
+		if g := strings.Join(got, " "); g != want {
+			t.Errorf("%s: %s, want %s", path, g, want)
+		}
+	}
 	f.get(t, "/api/v2/nope.json", 404)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/upkeep-dev/upkeep/engine"
 	"github.com/upkeep-dev/upkeep/heartbeat"
 	"github.com/upkeep-dev/upkeep/incident"
+	"github.com/upkeep-dev/upkeep/maintenance"
 	"github.com/upkeep-dev/upkeep/policy"
 	"github.com/upkeep-dev/upkeep/statuspage"
 	"github.com/upkeep-dev/upkeep/store/sqlite"
@@ -56,6 +57,8 @@ type monitoring struct {
 	senders   atomic.Pointer[map[string]incident.Sender]
 	// status renders the status page from the engine, the incidents and the store's rollups.
 	status *statuspage.Page
+	// maintenance puts monitors in maintenance windows and sends the windows' notices.
+	maintenance *maintenance.Scheduler
 }
 
 func newMonitoring(db *sqlite.DB, logger *slog.Logger, reg prometheus.Registerer) *monitoring {
@@ -81,9 +84,12 @@ func newMonitoring(db *sqlite.DB, logger *slog.Logger, reg prometheus.Registerer
 		IsPermanent: isPermanentSendError,
 	})
 	m.senders.Store(&map[string]incident.Sender{})
-	// Maintenance windows are not wired to the page yet: it shows none (statuspage.NoMaintenance).
+	m.maintenance = maintenance.New(maintenance.Config{
+		Store: db, Engine: eng, Logger: logger.With("component", "maintenance"), Notify: m.delivery.Wake,
+		IsOver: func(err error) bool { return errors.Is(err, sqlite.ErrWindowOver) },
+	})
 	m.status = statuspage.New(statuspage.Config{Monitoring: eng, Rollups: db, Incidents: m.incidents,
-		Logger: logger.With("component", "statuspage")})
+		Maintenance: m.maintenance, Logger: logger.With("component", "statuspage")})
 	return m
 }
 
@@ -105,5 +111,9 @@ func (m *monitoring) apply(ctx context.Context, p *policy.Policy) error {
 	m.senders.Store(&senders)
 	m.incidents.Apply(p)
 	m.status.Apply(p)
+	// After the engine knows the monitors: which of them are in a window now.
+	if err := m.maintenance.Apply(ctx, p); err != nil {
+		return fmt.Errorf("maintenance windows: %w", err)
+	}
 	return nil
 }

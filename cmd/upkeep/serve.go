@@ -105,15 +105,16 @@ func serve(ctx context.Context, e *env, g *globalFlags, listenFlag string, watch
 	}
 	rt := newReloader(logger, src, load, mon.apply, pol)
 	handler := httpapi.New(httpapi.Config{
-		Logger:     logger,
-		Store:      db,
-		Runtime:    rt,
-		Monitoring: mon.engine,
-		Heartbeats: mon.heartbeats,
-		Incidents:  mon.incidents,
-		StatusPage: mon.status,
-		Metrics:    reg,
-		Version:    versionString(),
+		Logger:      logger,
+		Store:       db,
+		Runtime:     rt,
+		Monitoring:  mon.engine,
+		Heartbeats:  mon.heartbeats,
+		Incidents:   mon.incidents,
+		Maintenance: mon.maintenance,
+		StatusPage:  mon.status,
+		Metrics:     reg,
+		Version:     versionString(),
 	})
 	srv := &http.Server{
 		Handler:           handler,
@@ -146,6 +147,7 @@ func serve(ctx context.Context, e *env, g *globalFlags, listenFlag string, watch
 		go func() { defer wg.Done(); _ = mon.incidents.Run(runCtx, mon.engine) }()
 		go func() { defer wg.Done(); _ = mon.delivery.Run(runCtx) }()
 		go func() { defer wg.Done(); _ = mon.status.Run(runCtx, mon.engine) }()
+		go func() { defer wg.Done(); _ = mon.maintenance.Run(runCtx) }()
 		wg.Wait()
 	}()
 	defer func() { cancel(); <-incidentsDone }()
