@@ -4,7 +4,9 @@ import "net/http"
 
 // addRoutes is the whole HTTP surface of Upkeep in one place.
 func addRoutes(mux *http.ServeMux, cfg Config) {
-	statusPage := func(h http.Handler) http.Handler { return statusOnly(cfg.StatusPage, cfg.Logger, cfg.Store, cfg.Now, h) }
+	statusPage := func(h http.Handler) http.Handler {
+		return statusOnly(cfg.StatusPage, cfg.Logger, cfg.Store, cfg.Now, h)
+	}
 	// Public: probes and the landing page.
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", handleReadyz(cfg.Store, cfg.Runtime))
