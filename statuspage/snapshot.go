@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -264,26 +265,33 @@ func (p *Page) refresh(ctx context.Context, dirty map[string]bool) error {
 	if pol == nil || pol.StatusPage == nil {
 		return nil
 	}
+	// Built without holding hmu: requests keep using the current history meanwhile.
 	p.hmu.Lock()
-	defer p.hmu.Unlock()
-	if dirty != nil && p.histPol != pol {
+	old, oldPol := p.history, p.histPol
+	p.hmu.Unlock()
+	if oldPol != pol {
 		dirty = nil // a new policy: everything is rebuilt
 	}
-	err := p.rebuild(ctx, pol, dirty)
+	next, err := p.build(ctx, pol, old, dirty)
+	if err == nil {
+		p.hmu.Lock()
+		if p.histPol == oldPol || p.histPol == nil { // not replaced by a newer build meanwhile
+			p.history, p.histPol = next, pol
+		}
+		p.hmu.Unlock()
+	}
 	p.gen.Add(1)
 	return err
 }
 
-// rebuild computes the history (all of it, or the services of the dirty monitors). Called with
-// hmu held.
-func (p *Page) rebuild(ctx context.Context, pol *policy.Policy, dirty map[string]bool) error {
+// build computes the history of the policy's services: all of it, or (dirty not nil) that of
+// the services of the dirty monitors, the rest taken from old.
+func (p *Page) build(ctx context.Context, pol *policy.Policy, old map[string]*serviceHistory, dirty map[string]bool) (map[string]*serviceHistory, error) {
 	now := p.now()
 	byService := monitorsOf(pol)
 	next := make(map[string]*serviceHistory, len(pol.Services))
 	if dirty != nil {
-		for k, v := range p.history {
-			next[k] = v
-		}
+		maps.Copy(next, old)
 	}
 	for _, name := range pol.ShownServices() {
 		ms := byService[name]
@@ -292,23 +300,24 @@ func (p *Page) rebuild(ctx context.Context, pol *policy.Policy, dirty map[string
 		}
 		h, err := p.buildHistory(ctx, pol.StatusPage, ms, now)
 		if err != nil {
-			return fmt.Errorf("history of service %s: %w", name, err)
+			return nil, fmt.Errorf("history of service %s: %w", name, err)
 		}
 		next[name] = h
 	}
-	p.history, p.histPol = next, pol
-	return nil
+	return next, nil
 }
 
-// histories returns the history of the policy's services, building it first if it belongs to
-// another policy.
+// histories returns the history of the policy's services, building it first (on the first
+// request after a policy is applied) if it belongs to another policy.
 func (p *Page) histories(ctx context.Context, pol *policy.Policy) (map[string]*serviceHistory, error) {
 	p.hmu.Lock()
 	defer p.hmu.Unlock()
 	if p.histPol != pol {
-		if err := p.rebuild(ctx, pol, nil); err != nil {
+		next, err := p.build(ctx, pol, nil, nil)
+		if err != nil {
 			return nil, err
 		}
+		p.history, p.histPol = next, pol
 	}
 	return p.history, nil
 }

@@ -101,7 +101,7 @@ type Page struct {
 	// manager's versions it keys the cache.
 	gen atomic.Uint64
 
-	hmu     sync.Mutex // guards history and histPol; held while history is rebuilt
+	hmu     sync.Mutex // guards history and histPol (held while the first history of a policy is built)
 	history map[string]*serviceHistory
 	histPol *policy.Policy
 
