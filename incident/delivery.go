@@ -58,6 +58,10 @@ type DeliveryConfig struct {
 	// IsPermanent reports whether a send error must not be retried; errors wrapping
 	// ErrPermanent always are.
 	IsPermanent func(error) bool
+	// RetryAfter returns how long the provider asked to wait before trying again (an HTTP 429
+	// or 503 with Retry-After), or 0; nil means providers never ask. A retry never comes
+	// sooner than that, up to MaxRetryAfter.
+	RetryAfter func(error) time.Duration
 	// MaxAttempts is how often a notification is tried before it is marked failed (default 12:
 	// with the backoff below, about 50 minutes of trying).
 	MaxAttempts int
@@ -75,6 +79,18 @@ const (
 	backoffBase = 5 * time.Second
 	backoffMax  = 10 * time.Minute
 )
+
+// MaxRetryAfter caps the wait a provider may ask for: a Retry-After of a day (a misconfigured
+// or hostile answer) must not park a page for a day. Beyond it the notification is tried
+// after MaxRetryAfter, and the provider's own rate limit answers again if it still applies.
+const MaxRetryAfter = time.Hour
+
+// RetryWait returns the wait before attempt+1, after attempt attempts failed, for a jitter j
+// in [0, 1) and the wait the provider asked for (0 if none): the backoff, or the provider's
+// wait if that is longer, capped at MaxRetryAfter.
+func RetryWait(attempt int, j float64, asked time.Duration) time.Duration {
+	return max(Backoff(attempt, j), min(asked, MaxRetryAfter))
+}
 
 // Backoff returns the wait before attempt+1, after attempt attempts failed, for a jitter j in
 // [0, 1): "equal jitter", so retries of many notifications spread out but never come sooner
@@ -243,12 +259,28 @@ func (d *Delivery) worker(ctx context.Context, q chan upkeep.Notification) {
 				case <-timer.C():
 				}
 			}
-			d.deliver(ctx, n)
+			retry, asked := d.deliver(ctx, n)
 			d.mu.Lock()
 			delete(d.inflight, n.ID)
 			d.finished[n.ID] = d.pass
 			d.mu.Unlock()
-			d.Wake()
+			if retry {
+				// Its next attempt may come before the loop's next read of the outbox. (After a
+				// send there is nothing new to read: waking the loop after every send made it
+				// re-read the whole outbox once per notification, quadratic in a mass outage.)
+				d.Wake()
+			}
+			if asked > 0 {
+				// The provider asked the channel, not just this notification, to wait: the
+				// next ones would be refused the same way.
+				timer.Stop()
+				timer.Reset(min(asked, MaxRetryAfter))
+				select {
+				case <-ctx.Done():
+					return
+				case <-timer.C():
+				}
+			}
 		}
 	}
 }
@@ -269,8 +301,9 @@ func (d *Delivery) Flush(ctx context.Context) error {
 	return nil
 }
 
-// deliver makes one attempt to send n and records its outcome.
-func (d *Delivery) deliver(ctx context.Context, n upkeep.Notification) {
+// deliver makes one attempt to send n and records its outcome. It reports whether n is to be
+// tried again and how long the provider asked to wait before that, if it did.
+func (d *Delivery) deliver(ctx context.Context, n upkeep.Notification) (retry bool, asked time.Duration) {
 	attempts := n.Attempts + 1
 	log := d.log.With("key", n.Key, "channel", n.Channel, "event", n.Event, "incident", n.Incident, "attempt", attempts)
 	fail := func(err error) {
@@ -284,12 +317,12 @@ func (d *Delivery) deliver(ctx context.Context, n upkeep.Notification) {
 	s, ok := d.cfg.Senders(n.Channel)
 	if !ok {
 		fail(fmt.Errorf("%w: channel %q is not defined in the policy", ErrPermanent, n.Channel))
-		return
+		return false, 0
 	}
 	ev, err := d.event(ctx, n)
 	if err != nil {
 		log.Error("outbox: building the notification", "err", err)
-		return
+		return false, 0
 	}
 	sctx, cancel := context.WithTimeout(ctx, d.cfg.SendTimeout)
 	err = s.Send(sctx, ev)
@@ -310,13 +343,21 @@ func (d *Delivery) deliver(ctx context.Context, n upkeep.Notification) {
 	case errors.Is(err, ErrPermanent) || (d.cfg.IsPermanent != nil && d.cfg.IsPermanent(err)) || attempts >= d.cfg.MaxAttempts:
 		fail(err)
 	default:
-		next := now.Add(Backoff(attempts, d.cfg.Jitter()))
+		if d.cfg.RetryAfter != nil {
+			asked = d.cfg.RetryAfter(err)
+		}
+		next := now.Add(RetryWait(attempts, d.cfg.Jitter(), asked))
 		d.m.metrics.delivered.WithLabelValues(n.Channel, "retry").Inc()
+		if asked > 0 {
+			log = log.With("retry_after", asked)
+		}
 		log.Warn("notification not sent; will retry", "err", err, "retry_at", next)
 		if merr := d.m.store.MarkRetry(ctx, n.ID, attempts, next, err.Error()); merr != nil {
 			log.Error("outbox: recording a retry", "err", merr)
 		}
+		return true, asked
 	}
+	return false, 0
 }
 
 func (d *Delivery) event(ctx context.Context, n upkeep.Notification) (Event, error) {
