@@ -68,6 +68,9 @@ type DeliveryConfig struct {
 	// Rate and Burst limit each channel (default 10 per second, bursts of 50).
 	Rate  float64
 	Burst int
+	// Parallel is how many notifications of one channel may be sent at once (default 8); the
+	// notifications of one incident always go one after the other, in order.
+	Parallel int
 	// SendTimeout bounds one attempt (default 30s).
 	SendTimeout time.Duration
 	// Jitter returns a number in [0, 1) (default math/rand/v2); tests fix it.
@@ -104,8 +107,10 @@ func Backoff(attempt int, j float64) time.Duration {
 	return d/2 + time.Duration(j*float64(d/2))
 }
 
-// Delivery sends the outbox's pending notifications: one worker per channel, so a slow or
-// failing channel delays only itself, and nothing here runs on the engine's goroutines.
+// Delivery sends the outbox's pending notifications: a few workers (lanes) per channel, so a
+// slow or failing channel delays only itself, a slow receiver does not hold every page of a mass
+// outage behind one connection, and nothing here runs on the engine's goroutines. A channel's
+// lanes share its rate limit; an incident's notifications always take the same lane.
 type Delivery struct {
 	m   *Manager
 	cfg DeliveryConfig
@@ -115,7 +120,7 @@ type Delivery struct {
 
 	mu       sync.Mutex
 	inflight map[int64]bool
-	queues   map[string]chan upkeep.Notification
+	queues   map[string][]chan upkeep.Notification // per channel, its lanes
 	// pass counts the reads of the outbox; finished holds, for a notification whose attempt
 	// ended, the pass current then. A read that began before the attempt's outcome was stored
 	// may still show it pending: that pass must not send it again.
@@ -134,6 +139,9 @@ func NewDelivery(m *Manager, cfg DeliveryConfig) *Delivery {
 	if cfg.Burst <= 0 {
 		cfg.Burst = 50
 	}
+	if cfg.Parallel <= 0 {
+		cfg.Parallel = 8
+	}
 	if cfg.SendTimeout <= 0 {
 		cfg.SendTimeout = 30 * time.Second
 	}
@@ -144,7 +152,7 @@ func NewDelivery(m *Manager, cfg DeliveryConfig) *Delivery {
 		cfg.Senders = func(string) (Sender, bool) { return nil, false }
 	}
 	d := &Delivery{m: m, cfg: cfg, log: m.log, wake: make(chan struct{}, 1),
-		inflight: map[int64]bool{}, queues: map[string]chan upkeep.Notification{}, finished: map[int64]uint64{}}
+		inflight: map[int64]bool{}, queues: map[string][]chan upkeep.Notification{}, finished: map[int64]uint64{}}
 	m.notify = d.Wake
 	return d
 }
@@ -222,18 +230,23 @@ func (d *Delivery) dispatch(ctx context.Context, wg *sync.WaitGroup, n upkeep.No
 	if p, ok := d.finished[n.ID]; ok && p >= pass {
 		return true
 	}
-	q, ok := d.queues[n.Channel]
+	lanes, ok := d.queues[n.Channel]
 	if !ok {
-		q = make(chan upkeep.Notification, 256)
-		d.queues[n.Channel] = q
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			d.worker(ctx, q)
-		}()
+		lanes = make([]chan upkeep.Notification, d.cfg.Parallel)
+		lim := &limiter{b: bucket{rate: d.cfg.Rate, burst: float64(d.cfg.Burst), tokens: float64(d.cfg.Burst)}}
+		for i := range lanes {
+			q := make(chan upkeep.Notification, 256)
+			lanes[i] = q
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				d.worker(ctx, wg, q, lim)
+			}()
+		}
+		d.queues[n.Channel] = lanes
 	}
 	select {
-	case q <- n:
+	case lanes[uint64(n.Incident)%uint64(len(lanes))] <- n:
 		d.inflight[n.ID] = true
 		return true
 	default:
@@ -241,8 +254,32 @@ func (d *Delivery) dispatch(ctx context.Context, wg *sync.WaitGroup, n upkeep.No
 	}
 }
 
-func (d *Delivery) worker(ctx context.Context, q chan upkeep.Notification) {
-	b := bucket{rate: d.cfg.Rate, burst: float64(d.cfg.Burst), tokens: float64(d.cfg.Burst)}
+// limiter is what the lanes of one channel share: its rate limit, and the time until which
+// the provider asked it to wait.
+type limiter struct {
+	mu    sync.Mutex
+	b     bucket
+	until time.Time
+}
+
+// reserve takes a token and returns how long to wait before using it.
+func (l *limiter) reserve(now time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return max(l.b.take(now), l.until.Sub(now))
+}
+
+// pause makes the channel wait until t.
+func (l *limiter) pause(t time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t.After(l.until) {
+		l.until = t
+	}
+}
+
+// worker sends the notifications of one lane of a channel, one after the other.
+func (d *Delivery) worker(ctx context.Context, wg *sync.WaitGroup, q chan upkeep.Notification, lim *limiter) {
 	timer := d.m.clock.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
@@ -250,7 +287,7 @@ func (d *Delivery) worker(ctx context.Context, q chan upkeep.Notification) {
 		case <-ctx.Done():
 			return
 		case n := <-q:
-			if w := b.take(d.m.clock.Now()); w > 0 {
+			if w := lim.reserve(d.m.clock.Now()); w > 0 {
 				timer.Stop()
 				timer.Reset(w)
 				select {
@@ -259,28 +296,33 @@ func (d *Delivery) worker(ctx context.Context, q chan upkeep.Notification) {
 				case <-timer.C():
 				}
 			}
-			retry, asked := d.deliver(ctx, n)
-			d.mu.Lock()
-			delete(d.inflight, n.ID)
-			d.finished[n.ID] = d.pass
-			d.mu.Unlock()
-			if retry {
-				// Its next attempt may come before the loop's next read of the outbox. (After a
-				// send there is nothing new to read: waking the loop after every send made it
-				// re-read the whole outbox once per notification, quadratic in a mass outage.)
-				d.Wake()
-			}
+			record, retry, asked := d.deliver(ctx, n)
 			if asked > 0 {
 				// The provider asked the channel, not just this notification, to wait: the
 				// next ones would be refused the same way.
-				timer.Stop()
-				timer.Reset(min(asked, MaxRetryAfter))
-				select {
-				case <-ctx.Done():
-					return
-				case <-timer.C():
-				}
+				lim.pause(d.m.clock.Now().Add(min(asked, MaxRetryAfter)))
 			}
+			// The outcome is stored while this lane sends its next notification: waiting for
+			// each write's fsync made a lane's throughput that of the disk. n stays in flight
+			// until its outcome is stored, so no read of the outbox sends it again meanwhile.
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if record != nil {
+					record()
+				}
+				d.mu.Lock()
+				delete(d.inflight, n.ID)
+				d.finished[n.ID] = d.pass
+				d.mu.Unlock()
+				if retry {
+					// Its next attempt may come before the loop's next read of the outbox.
+					// (After a send there is nothing new to read: waking the loop after every
+					// send made it re-read the whole outbox once per notification, quadratic
+					// in a mass outage.)
+					d.Wake()
+				}
+			}()
 		}
 	}
 }
@@ -295,34 +337,40 @@ func (d *Delivery) Flush(ctx context.Context) error {
 	now := d.m.clock.Now()
 	for _, n := range pending {
 		if !n.NextAttemptAt.After(now) {
-			d.deliver(ctx, n)
+			if record, _, _ := d.deliver(ctx, n); record != nil {
+				record()
+			}
 		}
 	}
 	return nil
 }
 
-// deliver makes one attempt to send n and records its outcome. It reports whether n is to be
-// tried again and how long the provider asked to wait before that, if it did.
-func (d *Delivery) deliver(ctx context.Context, n upkeep.Notification) (retry bool, asked time.Duration) {
+// deliver makes one attempt to send n. It returns the store write that records the outcome
+// (nil if there is none to record), whether n is to be tried again, and how long the provider
+// asked to wait before that, if it did. The write is left to the caller so that a worker can
+// send its next notification while the write waits for its turn and its fsync; n must count as
+// in flight until the write is done.
+func (d *Delivery) deliver(ctx context.Context, n upkeep.Notification) (record func(), retry bool, asked time.Duration) {
 	attempts := n.Attempts + 1
 	log := d.log.With("key", n.Key, "channel", n.Channel, "event", n.Event, "incident", n.Incident, "attempt", attempts)
-	fail := func(err error) {
+	fail := func(err error) func() {
 		now := d.m.clock.Now()
 		d.m.metrics.delivered.WithLabelValues(n.Channel, "failed").Inc()
 		log.Error("notification failed; not retrying", "err", err)
-		if merr := d.m.store.MarkFailed(ctx, n.ID, now, attempts, err.Error()); merr != nil {
-			log.Error("outbox: recording a failed notification", "err", merr)
+		return func() {
+			if merr := d.m.store.MarkFailed(context.WithoutCancel(ctx), n.ID, now, attempts, err.Error()); merr != nil {
+				log.Error("outbox: recording a failed notification", "err", merr)
+			}
 		}
 	}
 	s, ok := d.cfg.Senders(n.Channel)
 	if !ok {
-		fail(fmt.Errorf("%w: channel %q is not defined in the policy", ErrPermanent, n.Channel))
-		return false, 0
+		return fail(fmt.Errorf("%w: channel %q is not defined in the policy", ErrPermanent, n.Channel)), false, 0
 	}
 	ev, err := d.event(ctx, n)
 	if err != nil {
 		log.Error("outbox: building the notification", "err", err)
-		return false, 0
+		return nil, false, 0
 	}
 	sctx, cancel := context.WithTimeout(ctx, d.cfg.SendTimeout)
 	err = s.Send(sctx, ev)
@@ -335,13 +383,16 @@ func (d *Delivery) deliver(ctx context.Context, n upkeep.Notification) (retry bo
 		log.Info("notification sent")
 		// A crash before this write is the at-least-once window: the notification stays
 		// pending and is sent again, with the same key, after the restart.
-		if merr := d.m.store.MarkSent(context.WithoutCancel(ctx), n.ID, now, attempts); merr != nil {
-			log.Error("outbox: recording a sent notification; it may be sent again", "err", merr)
-		}
+		return func() {
+			if merr := d.m.store.MarkSent(context.WithoutCancel(ctx), n.ID, now, attempts); merr != nil {
+				log.Error("outbox: recording a sent notification; it may be sent again", "err", merr)
+			}
+		}, false, 0
 	case ctx.Err() != nil:
 		// Shutting down: the attempt does not count; the notification stays pending.
+		return nil, false, 0
 	case errors.Is(err, ErrPermanent) || (d.cfg.IsPermanent != nil && d.cfg.IsPermanent(err)) || attempts >= d.cfg.MaxAttempts:
-		fail(err)
+		return fail(err), false, 0
 	default:
 		if d.cfg.RetryAfter != nil {
 			asked = d.cfg.RetryAfter(err)
@@ -352,12 +403,12 @@ func (d *Delivery) deliver(ctx context.Context, n upkeep.Notification) (retry bo
 			log = log.With("retry_after", asked)
 		}
 		log.Warn("notification not sent; will retry", "err", err, "retry_at", next)
-		if merr := d.m.store.MarkRetry(ctx, n.ID, attempts, next, err.Error()); merr != nil {
-			log.Error("outbox: recording a retry", "err", merr)
-		}
-		return true, asked
+		return func() {
+			if merr := d.m.store.MarkRetry(context.WithoutCancel(ctx), n.ID, attempts, next, err.Error()); merr != nil {
+				log.Error("outbox: recording a retry", "err", merr)
+			}
+		}, true, asked
 	}
-	return false, 0
 }
 
 func (d *Delivery) event(ctx context.Context, n upkeep.Notification) (Event, error) {

@@ -186,6 +186,9 @@ func run() error {
 		case <-m.progress:
 		case <-deadline:
 			fmt.Printf("timed out after %s: %d of %d monitors down, %d of %d notifications received\n", *timeout, down, *n, m.receivedCount(), want)
+			if err := m.outbox(ctx, db, want); err != nil {
+				return err
+			}
 			return m.report(failAt, want)
 		case <-ctx.Done():
 			return ctx.Err()
@@ -196,6 +199,9 @@ func run() error {
 	}
 	// Give a duplicate a moment to show up before counting.
 	time.Sleep(2 * time.Second)
+	if err := m.outbox(ctx, db, want); err != nil {
+		return err
+	}
 	return m.report(failAt, want)
 }
 
@@ -268,13 +274,14 @@ type measure struct {
 	published map[string]time.Time // monitor -> when the engine published the transition
 	hand      map[string][]time.Time
 	recv      map[string][]time.Time // "channel monitor" -> times received
+	enqueued  map[string]time.Time // monitor -> when the incident manager put its first page in the outbox
 	received  int
 	badSig    int
 	progress  chan struct{}
 }
 
 func newMeasure() *measure {
-	return &measure{at: map[string]time.Time{}, published: map[string]time.Time{}, hand: map[string][]time.Time{},
+	return &measure{at: map[string]time.Time{}, enqueued: map[string]time.Time{}, published: map[string]time.Time{}, hand: map[string][]time.Time{},
 		recv: map[string][]time.Time{}, progress: make(chan struct{}, 1)}
 }
 
@@ -303,6 +310,22 @@ func (m *measure) got(channel, monitor string, t time.Time) {
 	}
 }
 
+// outbox reads when each notification was enqueued.
+func (m *measure) outbox(ctx context.Context, db *sqlite.DB, want int) error {
+	ns, err := db.Notifications(ctx, "", 2*want)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, n := range ns {
+		if t, ok := m.enqueued[n.Payload.Monitor]; !ok || n.CreatedAt.Before(t) {
+			m.enqueued[n.Payload.Monitor] = n.CreatedAt
+		}
+	}
+	return nil
+}
+
 func (m *measure) receivedCount() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -323,11 +346,15 @@ func (m *measure) report(failAt time.Time, want int) error {
 			}
 		}
 	}
-	var pub []time.Duration
+	var pub, enq []time.Duration
 	for mon, t := range m.published {
 		pub = append(pub, t.Sub(m.at[mon]))
+		if e, ok := m.enqueued[mon]; ok {
+			enq = append(enq, e.Sub(m.at[mon]))
+		}
 	}
 	fmt.Printf("transitions: %d; At -> published by the engine: %s\n", len(m.at), stats(pub))
+	fmt.Printf("At -> first page in the outbox (ms precision): %s\n", stats(enq))
 	for _, channel := range []string{"mail", "hook"} {
 		var handed, received []time.Duration
 		dups, missing := 0, 0
