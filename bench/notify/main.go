@@ -8,6 +8,7 @@
 //	go run ./bench/notify -n 1000
 //	go run ./bench/notify -n 1000 -slow 50ms        # receivers that take 50 ms per message
 //	go run ./bench/notify -n 1000 -rate 0           # the production rate limit (10/s per channel)
+//	go run ./bench/notify -n 1000 -parallel 1       # one send at a time per channel
 //
 // For every notification it measures the time from the transition's At (the confirming result)
 // to the moment the delivery worker calls Send ("handed"), and to the moment the peer has the
@@ -61,6 +62,7 @@ func run() error {
 	slow := flag.Duration("slow", 0, "how long each receiver takes per message (SMTP DATA, webhook answer)")
 	rate := flag.Float64("rate", 1e6, "per-channel rate limit, notifications per second (0: the delivery default)")
 	burst := flag.Int("burst", 0, "per-channel burst (0: the delivery default, or -n when -rate is given)")
+	parallel := flag.Int("parallel", 0, "notifications of one channel sent at once (0: the delivery default)")
 	timeout := flag.Duration("timeout", 10*time.Minute, "give up waiting for the notifications after this long")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the outage (from the targets failing to the last message) to this file")
 	flag.Parse()
@@ -125,6 +127,7 @@ func run() error {
 		RetryAfter:  notify.RetryAfter,
 		Rate:        *rate,
 		Burst:       *burst,
+		Parallel:    *parallel,
 	}
 	delivery := incident.NewDelivery(mgr, cfg)
 	if err := eng.Apply(ctx, p); err != nil {
@@ -158,7 +161,7 @@ func run() error {
 			return ctx.Err()
 		}
 	}
-	fmt.Printf("services %d, monitors every %s, receivers slow by %s, rate limit %s\n", *n, p.Monitors[0].Every.Duration, *slow, rateString(cfg))
+	fmt.Printf("services %d, monitors every %s, receivers slow by %s, rate limit %s, parallel %d (0: default)\n", *n, p.Monitors[0].Every.Duration, *slow, rateString(cfg), *parallel)
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
