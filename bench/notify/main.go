@@ -277,7 +277,7 @@ type measure struct {
 	published map[string]time.Time // monitor -> when the engine published the transition
 	hand      map[string][]time.Time
 	recv      map[string][]time.Time // "channel monitor" -> times received
-	enqueued  map[string]time.Time // monitor -> when the incident manager put its first page in the outbox
+	enqueued  map[string]time.Time   // monitor -> when the incident manager put its first page in the outbox
 	received  int
 	badSig    int
 	progress  chan struct{}
