@@ -68,8 +68,10 @@ type DeliveryConfig struct {
 	// Rate and Burst limit each channel (default 10 per second, bursts of 50).
 	Rate  float64
 	Burst int
-	// Parallel is how many notifications of one channel may be sent at once (default 8); the
-	// notifications of one incident always go one after the other, in order.
+	// Parallel is how many notifications of one channel may be sent at once (default
+	// DefaultParallel); the notifications of one incident always go one after the other, in
+	// order. A crash may find up to Parallel notifications per channel sent but not yet
+	// marked sent: they are sent again after the restart.
 	Parallel int
 	// SendTimeout bounds one attempt (default 30s).
 	SendTimeout time.Duration
@@ -82,6 +84,11 @@ const (
 	backoffBase = 5 * time.Second
 	backoffMax  = 10 * time.Minute
 )
+
+// DefaultParallel is how many notifications of one channel are sent at once by default: with
+// one, 1,000 pages of a mass outage waited for each other's SMTP session and store write, and
+// a receiver taking 50 ms made the last wait 50 s.
+const DefaultParallel = 8
 
 // MaxRetryAfter caps the wait a provider may ask for: a Retry-After of a day (a misconfigured
 // or hostile answer) must not park a page for a day. Beyond it the notification is tried
@@ -140,7 +147,7 @@ func NewDelivery(m *Manager, cfg DeliveryConfig) *Delivery {
 		cfg.Burst = 50
 	}
 	if cfg.Parallel <= 0 {
-		cfg.Parallel = 8
+		cfg.Parallel = DefaultParallel
 	}
 	if cfg.SendTimeout <= 0 {
 		cfg.SendTimeout = 30 * time.Second
@@ -240,7 +247,7 @@ func (d *Delivery) dispatch(ctx context.Context, wg *sync.WaitGroup, n upkeep.No
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				d.worker(ctx, wg, q, lim)
+				d.worker(ctx, q, lim)
 			}()
 		}
 		d.queues[n.Channel] = lanes
@@ -279,7 +286,7 @@ func (l *limiter) pause(t time.Time) {
 }
 
 // worker sends the notifications of one lane of a channel, one after the other.
-func (d *Delivery) worker(ctx context.Context, wg *sync.WaitGroup, q chan upkeep.Notification, lim *limiter) {
+func (d *Delivery) worker(ctx context.Context, q chan upkeep.Notification, lim *limiter) {
 	timer := d.m.clock.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
@@ -296,33 +303,22 @@ func (d *Delivery) worker(ctx context.Context, wg *sync.WaitGroup, q chan upkeep
 				case <-timer.C():
 				}
 			}
-			record, retry, asked := d.deliver(ctx, n)
+			retry, asked := d.deliver(ctx, n)
 			if asked > 0 {
 				// The provider asked the channel, not just this notification, to wait: the
 				// next ones would be refused the same way.
 				lim.pause(d.m.clock.Now().Add(min(asked, MaxRetryAfter)))
 			}
-			// The outcome is stored while this lane sends its next notification: waiting for
-			// each write's fsync made a lane's throughput that of the disk. n stays in flight
-			// until its outcome is stored, so no read of the outbox sends it again meanwhile.
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if record != nil {
-					record()
-				}
-				d.mu.Lock()
-				delete(d.inflight, n.ID)
-				d.finished[n.ID] = d.pass
-				d.mu.Unlock()
-				if retry {
-					// Its next attempt may come before the loop's next read of the outbox.
-					// (After a send there is nothing new to read: waking the loop after every
-					// send made it re-read the whole outbox once per notification, quadratic
-					// in a mass outage.)
-					d.Wake()
-				}
-			}()
+			d.mu.Lock()
+			delete(d.inflight, n.ID)
+			d.finished[n.ID] = d.pass
+			d.mu.Unlock()
+			if retry {
+				// Its next attempt may come before the loop's next read of the outbox. (After a
+				// send there is nothing new to read: waking the loop after every send made it
+				// re-read the whole outbox once per notification, quadratic in a mass outage.)
+				d.Wake()
+			}
 		}
 	}
 }
@@ -337,40 +333,36 @@ func (d *Delivery) Flush(ctx context.Context) error {
 	now := d.m.clock.Now()
 	for _, n := range pending {
 		if !n.NextAttemptAt.After(now) {
-			if record, _, _ := d.deliver(ctx, n); record != nil {
-				record()
-			}
+			d.deliver(ctx, n)
 		}
 	}
 	return nil
 }
 
-// deliver makes one attempt to send n. It returns the store write that records the outcome
-// (nil if there is none to record), whether n is to be tried again, and how long the provider
-// asked to wait before that, if it did. The write is left to the caller so that a worker can
-// send its next notification while the write waits for its turn and its fsync; n must count as
-// in flight until the write is done.
-func (d *Delivery) deliver(ctx context.Context, n upkeep.Notification) (record func(), retry bool, asked time.Duration) {
+// deliver makes one attempt to send n and records its outcome. It reports whether n is to be
+// tried again and how long the provider asked to wait before that, if it did. The outcome is
+// stored before it returns: a lane sends its next notification only then, so that a crash
+// finds at most one notification per lane sent but not marked (the at-least-once window).
+func (d *Delivery) deliver(ctx context.Context, n upkeep.Notification) (retry bool, asked time.Duration) {
 	attempts := n.Attempts + 1
 	log := d.log.With("key", n.Key, "channel", n.Channel, "event", n.Event, "incident", n.Incident, "attempt", attempts)
-	fail := func(err error) func() {
+	fail := func(err error) {
 		now := d.m.clock.Now()
 		d.m.metrics.delivered.WithLabelValues(n.Channel, "failed").Inc()
 		log.Error("notification failed; not retrying", "err", err)
-		return func() {
-			if merr := d.m.store.MarkFailed(context.WithoutCancel(ctx), n.ID, now, attempts, err.Error()); merr != nil {
-				log.Error("outbox: recording a failed notification", "err", merr)
-			}
+		if merr := d.m.store.MarkFailed(ctx, n.ID, now, attempts, err.Error()); merr != nil {
+			log.Error("outbox: recording a failed notification", "err", merr)
 		}
 	}
 	s, ok := d.cfg.Senders(n.Channel)
 	if !ok {
-		return fail(fmt.Errorf("%w: channel %q is not defined in the policy", ErrPermanent, n.Channel)), false, 0
+		fail(fmt.Errorf("%w: channel %q is not defined in the policy", ErrPermanent, n.Channel))
+		return false, 0
 	}
 	ev, err := d.event(ctx, n)
 	if err != nil {
 		log.Error("outbox: building the notification", "err", err)
-		return nil, false, 0
+		return false, 0
 	}
 	sctx, cancel := context.WithTimeout(ctx, d.cfg.SendTimeout)
 	err = s.Send(sctx, ev)
@@ -383,16 +375,13 @@ func (d *Delivery) deliver(ctx context.Context, n upkeep.Notification) (record f
 		log.Info("notification sent")
 		// A crash before this write is the at-least-once window: the notification stays
 		// pending and is sent again, with the same key, after the restart.
-		return func() {
-			if merr := d.m.store.MarkSent(context.WithoutCancel(ctx), n.ID, now, attempts); merr != nil {
-				log.Error("outbox: recording a sent notification; it may be sent again", "err", merr)
-			}
-		}, false, 0
+		if merr := d.m.store.MarkSent(context.WithoutCancel(ctx), n.ID, now, attempts); merr != nil {
+			log.Error("outbox: recording a sent notification; it may be sent again", "err", merr)
+		}
 	case ctx.Err() != nil:
 		// Shutting down: the attempt does not count; the notification stays pending.
-		return nil, false, 0
 	case errors.Is(err, ErrPermanent) || (d.cfg.IsPermanent != nil && d.cfg.IsPermanent(err)) || attempts >= d.cfg.MaxAttempts:
-		return fail(err), false, 0
+		fail(err)
 	default:
 		if d.cfg.RetryAfter != nil {
 			asked = d.cfg.RetryAfter(err)
@@ -403,12 +392,12 @@ func (d *Delivery) deliver(ctx context.Context, n upkeep.Notification) (record f
 			log = log.With("retry_after", asked)
 		}
 		log.Warn("notification not sent; will retry", "err", err, "retry_at", next)
-		return func() {
-			if merr := d.m.store.MarkRetry(context.WithoutCancel(ctx), n.ID, attempts, next, err.Error()); merr != nil {
-				log.Error("outbox: recording a retry", "err", merr)
-			}
-		}, true, asked
+		if merr := d.m.store.MarkRetry(ctx, n.ID, attempts, next, err.Error()); merr != nil {
+			log.Error("outbox: recording a retry", "err", merr)
+		}
+		return true, asked
 	}
+	return false, 0
 }
 
 func (d *Delivery) event(ctx context.Context, n upkeep.Notification) (Event, error) {
