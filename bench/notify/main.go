@@ -168,7 +168,20 @@ func run() error {
 			return ctx.Err()
 		}
 	}
-	time.Sleep(2 * time.Second) // stray "recovered" notifications of such monitors go out
+	// The pages and recovery notices of such monitors go out before the outage begins.
+	for {
+		pending, err := db.PendingNotifications(ctx, 1)
+		if err != nil {
+			return err
+		}
+		if len(pending) == 0 {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if open, err := db.Incidents(ctx, "open", 1); err != nil || len(open) > 0 {
+		return fmt.Errorf("an incident is still open before the outage (%v): run again", err)
+	}
 	fmt.Printf("services %d, monitors every %s, receivers slow by %s, rate limit %s, parallel %d (0: default)\n", *n, p.Monitors[0].Every.Duration, *slow, rateString(cfg), *parallel)
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
