@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/upkeep-dev/upkeep"
+	"github.com/upkeep-dev/upkeep/engine"
 	"github.com/upkeep-dev/upkeep/policy"
 	"github.com/upkeep-dev/upkeep/store/sqlite"
 )
@@ -51,8 +52,32 @@ func newResultsServer(t testing.TB) *resultsServer {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	h := New(Config{Store: db, Runtime: fixedRuntime{p}, Now: func() time.Time { return now }})
+	h := New(Config{Store: db, Runtime: fixedRuntime{p}, Monitoring: policyMonitors{p}, Now: func() time.Time { return now }})
 	return &resultsServer{h: h, db: db, token: secret, now: now}
+}
+
+// policyMonitors is the monitoring engine as far as the results API needs it: the monitors of
+// the policy, with no uptime.
+type policyMonitors struct{ p *policy.Policy }
+
+func (m policyMonitors) Monitors() []engine.MonitorStatus {
+	var out []engine.MonitorStatus
+	for _, pm := range m.p.Monitors {
+		out = append(out, engine.MonitorStatus{Name: pm.Name})
+	}
+	return out
+}
+
+func (policyMonitors) Uptime(context.Context, string, time.Time, time.Time) (engine.Uptime, error) {
+	return engine.Uptime{}, nil
+}
+
+func (s *resultsServer) get(path string) (int, string) {
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	rec := httptest.NewRecorder()
+	s.h.ServeHTTP(rec, req)
+	return rec.Code, rec.Body.String()
 }
 
 func (s *resultsServer) post(body string) (int, string) {
@@ -150,6 +175,32 @@ func TestResultsBatch(t *testing.T) {
 	all, err := s.db.Results(t.Context(), "api", time.Time{}, time.Time{}, 10)
 	if err != nil || len(all) != 3 {
 		t.Errorf("every location: %+v, %v", all, err)
+	}
+
+	// The API shows them by location.
+	for _, tc := range []struct {
+		query string
+		want  []string // locations, newest first
+	}{
+		{"?location=eu-west", []string{"eu-west", "eu-west"}},
+		{"?location=local", []string{"local"}},
+		{"?location=us-east", nil},
+		{"", []string{"local", "eu-west", "eu-west"}}, // at the same time, local first
+	} {
+		code, body := s.get("/api/v1/monitors/api/results" + tc.query)
+		var got []struct {
+			Location string `json:"location"`
+		}
+		if err := json.Unmarshal([]byte(body), &got); code != http.StatusOK || err != nil {
+			t.Fatalf("results%s: %d %s", tc.query, code, body)
+		}
+		var locs []string
+		for _, g := range got {
+			locs = append(locs, g.Location)
+		}
+		if strings.Join(locs, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("results%s: locations %q, want %q", tc.query, locs, tc.want)
+		}
 	}
 }
 
