@@ -65,6 +65,9 @@ func addRoutes(mux *http.ServeMux, cfg Config) {
 		api.Handle("GET /api/v1/maintenance/{id}", handleMaintenanceGet(cfg.Maintenance, cfg.Now))
 		api.Handle("POST /api/v1/maintenance/{id}/end", handleMaintenanceEnd(cfg.Maintenance, cfg.Now))
 	}
+	if cfg.StatusPage != nil {
+		api.Handle("GET /api/v1/status/export", handleStatusExport(cfg.StatusPage))
+	}
 	mux.Handle("/api/v1/", requireToken(cfg.Logger, cfg.Store, cfg.Now, true, api))
 
 	// Prometheus metrics: public unless server.metrics_auth asks for a token.

@@ -18,8 +18,9 @@ type StatusPage struct {
 	Theme       string           `yaml:"theme" jsonschema:"enum=auto,enum=light,enum=dark,default=auto,description=Colour theme: auto follows the visitor's system setting (prefers-color-scheme)."`
 	HistoryDays int              `yaml:"history_days" jsonschema:"default=90,description=Days of uptime history shown per service (the uptime bar and the incident history)\\, 7 to 400."`
 	// Public is *bool: a default of true must not overwrite an explicit false.
-	Public            *bool `yaml:"public" jsonschema:"description=Whether the page and its feeds\\, badges and /api/v2 JSON are served without a token. Default: true. With false they need an API token (Authorization: Bearer)."`
-	ShowResponseTimes bool  `yaml:"show_response_times" jsonschema:"description=Show a response-time chart (median and 95th percentile per day) for each service."`
+	Public            *bool         `yaml:"public" jsonschema:"description=Whether the page and its feeds\\, badges and /api/v2 JSON are served without a token. Default: true. With false they need an API token (Authorization: Bearer)."`
+	ShowResponseTimes bool          `yaml:"show_response_times" jsonschema:"description=Show a response-time chart (median and 95th percentile per day) for each service."`
+	Export            *StatusExport `yaml:"export" jsonschema:"description=Publish the page as static files to a directory\\, on a schedule and on every change\\, to host it elsewhere (see docs/statuspage.md)."`
 }
 
 // StatusPageLink is a link in the status page's header.
@@ -84,6 +85,7 @@ func (d *decoder) checkStatusPage(s *StatusPage) {
 		return
 	}
 	const path = "status_page"
+	d.checkStatusExport(s.Export)
 	if s.Logo != "" && !d.hasProblem(path+".logo") {
 		lp := path + ".logo"
 		if s.LogoIsURL() {

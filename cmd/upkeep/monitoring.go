@@ -58,6 +58,8 @@ type monitoring struct {
 	senders   atomic.Pointer[map[string]incident.Sender]
 	// status renders the status page from the engine, the incidents and the store's rollups.
 	status *statuspage.Page
+	// export publishes the status page as static files (status_page.export).
+	export *statuspage.Publisher
 	// maintenance puts monitors in maintenance windows and sends the windows' notices.
 	maintenance *maintenance.Scheduler
 }
@@ -92,6 +94,7 @@ func newMonitoring(db *sqlite.DB, logger *slog.Logger, reg prometheus.Registerer
 	})
 	m.status = statuspage.New(statuspage.Config{Monitoring: eng, Rollups: db, Incidents: m.incidents,
 		Maintenance: m.maintenance, Logger: logger.With("component", "statuspage")})
+	m.export = statuspage.NewPublisher(m.status, reg)
 	return m
 }
 

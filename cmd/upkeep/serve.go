@@ -146,6 +146,7 @@ func serve(ctx context.Context, e *env, g *globalFlags, listenFlag string, watch
 		wg.Go(func() { _ = mon.incidents.Run(runCtx, mon.engine) })
 		wg.Go(func() { _ = mon.delivery.Run(runCtx) })
 		wg.Go(func() { _ = mon.status.Run(runCtx, mon.engine) })
+		wg.Go(func() { _ = mon.export.Run(runCtx) })
 		wg.Go(func() { _ = mon.maintenance.Run(runCtx) })
 		wg.Wait()
 	}()
