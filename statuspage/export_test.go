@@ -224,6 +224,19 @@ func TestWriteDirAtomic(t *testing.T) {
 	t.Logf("%d reads during 100 exports", reads.Load())
 }
 
+// TestWriteDirRelative: a relative path (as in the policy) keeps its current export.
+func TestWriteDirRelative(t *testing.T) {
+	t.Chdir(t.TempDir())
+	for n := range 3 {
+		if err := statuspage.WriteDir("site", []statuspage.File{{Path: "index.html", Body: fmt.Appendf(nil, "%d", n)}}); err != nil {
+			t.Fatal(err)
+		}
+		if b, err := os.ReadFile("site/index.html"); err != nil || string(b) != fmt.Sprint(n) {
+			t.Fatalf("export %d: %q, %v", n, b, err)
+		}
+	}
+}
+
 // TestWriteDirRefuses: a directory with files that Upkeep did not write is never replaced, a
 // file path never leaves the export.
 func TestWriteDirRefuses(t *testing.T) {

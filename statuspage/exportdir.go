@@ -57,7 +57,7 @@ func WriteDir(dir string, files []File) error {
 	// The previous export, and any left by a crash, are no longer linked.
 	old, _ := filepath.Glob(filepath.Join(parent, prefix+"*"))
 	for _, o := range old {
-		if o != tmp {
+		if filepath.Base(o) != filepath.Base(tmp) {
 			_ = os.RemoveAll(o)
 		}
 	}
