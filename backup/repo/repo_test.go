@@ -548,3 +548,27 @@ func TestSeveralPathsAndExclude(t *testing.T) {
 		t.Errorf("Entries = %s\nwant %s", got, want)
 	}
 }
+
+// With object lock, every object written is locked: deleting it before the lock expires fails,
+// even with the bucket owner's credentials.
+func TestS3ObjectLock(t *testing.T) {
+	ctx := t.Context()
+	b := testenv.S3ObjectLock(t)
+	d := repo.Destination{Name: "immutable", S3: &repo.S3{
+		Endpoint: b.Endpoint, Bucket: b.Bucket, Region: b.Region,
+		AccessKeyID: b.AccessKey, SecretAccessKey: b.SecretKey, ObjectLockDays: 1,
+	}}
+	r := open(t, d, repo.Options{})
+	if _, err := r.SnapshotStreams(ctx, "db", []repo.Stream{{Name: "dump", Open: func(context.Context) (io.ReadCloser, error) {
+		return io.NopCloser(strings.NewReader("locked data")), nil
+	}}}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	locked, err := testenv.S3ObjectsLocked(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if locked == 0 {
+		t.Error("no object of the repository is locked")
+	}
+}
