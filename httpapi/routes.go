@@ -41,6 +41,12 @@ func addRoutes(mux *http.ServeMux, cfg Config) {
 		api.Handle("PUT /api/v1/incidents/{id}/report", handleIncidentReport(cfg.Incidents))
 		api.Handle("GET /api/v1/notifications", handleNotifications(cfg.Incidents))
 	}
+	if cfg.Maintenance != nil {
+		api.Handle("GET /api/v1/maintenance", handleMaintenanceList(cfg.Maintenance, cfg.Now))
+		api.Handle("POST /api/v1/maintenance", handleMaintenanceCreate(cfg.Maintenance, cfg.Now))
+		api.Handle("GET /api/v1/maintenance/{id}", handleMaintenanceGet(cfg.Maintenance, cfg.Now))
+		api.Handle("POST /api/v1/maintenance/{id}/end", handleMaintenanceEnd(cfg.Maintenance, cfg.Now))
+	}
 	mux.Handle("/api/v1/", requireToken(cfg.Logger, cfg.Store, cfg.Now, true, api))
 
 	// Prometheus metrics: public unless server.metrics_auth asks for a token.

@@ -46,6 +46,8 @@ type Config struct {
 	Heartbeats Heartbeats
 	// Incidents serves the incidents API and the acknowledgement links; nil: neither.
 	Incidents Incidents
+	// Maintenance serves the maintenance windows API; nil: none.
+	Maintenance Maintenance
 	// Metrics is gathered for /metrics; nil means no /metrics.
 	Metrics prometheus.Gatherer
 	Version string
