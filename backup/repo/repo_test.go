@@ -204,6 +204,12 @@ func testFilesRoundTrip(t *testing.T, d repo.Destination) {
 		t.Fatalf("RestoreFiles: %v", err)
 	}
 	compareTrees(t, src, dst)
+
+	// The same destination with another password: refused, clearly.
+	_, err = repo.Open(ctx, d, repo.Options{Password: "not the password", StateDir: t.TempDir()})
+	if !errors.Is(err, repo.ErrWrongPassword) || !strings.Contains(err.Error(), d.Name) {
+		t.Errorf("Open with a wrong password: %v, want ErrWrongPassword naming %q", err, d.Name)
+	}
 }
 
 // testStreamsRoundTrip snapshots streams to d and reads them back.
