@@ -15,6 +15,7 @@ import (
 	"github.com/upkeep-dev/upkeep/heartbeat"
 	"github.com/upkeep-dev/upkeep/incident"
 	"github.com/upkeep-dev/upkeep/maintenance"
+	"github.com/upkeep-dev/upkeep/notify"
 	"github.com/upkeep-dev/upkeep/policy"
 	"github.com/upkeep-dev/upkeep/store/sqlite"
 )
@@ -79,6 +80,7 @@ func newMonitoring(db *sqlite.DB, logger *slog.Logger, reg prometheus.Registerer
 			return s, ok
 		},
 		IsPermanent: isPermanentSendError,
+		RetryAfter:  notify.RetryAfter,
 	})
 	m.senders.Store(&map[string]incident.Sender{})
 	m.maintenance = maintenance.New(maintenance.Config{
