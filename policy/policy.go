@@ -102,6 +102,8 @@ type Objectives struct {
 type StatusPage struct {
 	Title    string   `yaml:"title" jsonschema:"description=Title of the status page."`
 	Services []string `yaml:"services" policy:"ref=service" jsonschema:"description=Names of the services shown\\, in this order."`
+	// Subscriptions: see subscriptions.go.
+	Subscriptions *Subscriptions `yaml:"subscriptions" jsonschema:"description=Subscriptions to incident and maintenance notices (e-mail and webhooks). Absent: none."`
 }
 
 // Destination is a place backups are copied to. Destination kinds arrive with the backup
