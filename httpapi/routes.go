@@ -17,6 +17,15 @@ func addRoutes(mux *http.ServeMux, cfg Config) {
 		mux.Handle("GET /ack/{token}", handleAck(cfg.Incidents))
 		mux.Handle("POST /ack/{token}", handleAck(cfg.Incidents))
 	}
+	// Status page subscriptions: public, the signed tokens of the links are the secret.
+	if s := cfg.Subscriptions; s != nil {
+		mux.Handle("GET /subscribe", s.SubscribeForm())
+		mux.Handle("POST /subscribe", s.Subscribe())
+		mux.Handle("GET /subscribe/confirm/{token}", s.ConfirmPage())
+		mux.Handle("POST /subscribe/confirm/{token}", s.Confirm())
+		mux.Handle("GET /unsubscribe/{token}", s.UnsubscribePage())
+		mux.Handle("POST /unsubscribe/{token}", s.Unsubscribe())
+	}
 
 	// Token-protected API. Everything under /api/v1/ passes through requireToken, including
 	// unknown paths, so the API's shape is not visible without a token. Unknown paths and wrong
@@ -46,6 +55,11 @@ func addRoutes(mux *http.ServeMux, cfg Config) {
 		api.Handle("POST /api/v1/maintenance", handleMaintenanceCreate(cfg.Maintenance, cfg.Now))
 		api.Handle("GET /api/v1/maintenance/{id}", handleMaintenanceGet(cfg.Maintenance, cfg.Now))
 		api.Handle("POST /api/v1/maintenance/{id}/end", handleMaintenanceEnd(cfg.Maintenance, cfg.Now))
+	}
+	if s := cfg.Subscriptions; s != nil {
+		api.Handle("GET /api/v1/subscribers", handleSubscribers(s))
+		api.Handle("POST /api/v1/subscribers", handleSubscriberCreate(s))
+		api.Handle("DELETE /api/v1/subscribers/{id}", handleSubscriberDelete(s))
 	}
 	mux.Handle("/api/v1/", requireToken(cfg.Logger, cfg.Store, cfg.Now, true, api))
 

@@ -15,8 +15,10 @@ import (
 	"github.com/upkeep-dev/upkeep/heartbeat"
 	"github.com/upkeep-dev/upkeep/incident"
 	"github.com/upkeep-dev/upkeep/maintenance"
+	"github.com/upkeep-dev/upkeep/notify"
 	"github.com/upkeep-dev/upkeep/policy"
 	"github.com/upkeep-dev/upkeep/store/sqlite"
+	"github.com/upkeep-dev/upkeep/subscription"
 )
 
 // monitorFactory builds what the engine runs for each monitor: a check for active monitors,
@@ -56,6 +58,8 @@ type monitoring struct {
 	senders   atomic.Pointer[map[string]incident.Sender]
 	// maintenance puts monitors in maintenance windows and sends the windows' notices.
 	maintenance *maintenance.Scheduler
+	// subs runs the status page's subscriptions; its notices share the outbox.
+	subs *subscription.Service
 }
 
 func newMonitoring(db *sqlite.DB, logger *slog.Logger, reg prometheus.Registerer) *monitoring {
@@ -75,15 +79,26 @@ func newMonitoring(db *sqlite.DB, logger *slog.Logger, reg prometheus.Registerer
 	m.incidents = incident.NewManager(incident.Config{Store: db, Logger: logger.With("component", "incidents"), Registerer: reg})
 	m.delivery = incident.NewDelivery(m.incidents, incident.DeliveryConfig{
 		Senders: func(channel string) (incident.Sender, bool) {
+			if s, ok := m.subs.Sender(channel); ok {
+				return s, true
+			}
 			s, ok := (*m.senders.Load())[channel]
 			return s, ok
 		},
 		IsPermanent: isPermanentSendError,
 	})
 	m.senders.Store(&map[string]incident.Sender{})
+	m.subs = subscription.New(subscription.Config{Store: db, Logger: logger.With("component", "subscribers"), Notify: m.delivery.Wake,
+		Send: notify.Options{Version: versionString()}})
 	m.maintenance = maintenance.New(maintenance.Config{
 		Store: db, Engine: eng, Logger: logger.With("component", "maintenance"), Notify: m.delivery.Wake,
 		IsOver: func(err error) bool { return errors.Is(err, sqlite.ErrWindowOver) },
+		Subscribers: func() string {
+			if m.subs.Enabled() {
+				return subscription.FanOutChannel
+			}
+			return ""
+		},
 	})
 	return m
 }
@@ -105,6 +120,7 @@ func (m *monitoring) apply(ctx context.Context, p *policy.Policy) error {
 	}
 	m.senders.Store(&senders)
 	m.incidents.Apply(p)
+	m.subs.Apply(p)
 	// After the engine knows the monitors: which of them are in a window now.
 	if err := m.maintenance.Apply(ctx, p); err != nil {
 		return fmt.Errorf("maintenance windows: %w", err)

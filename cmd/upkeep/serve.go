@@ -105,15 +105,16 @@ func serve(ctx context.Context, e *env, g *globalFlags, listenFlag string, watch
 	}
 	rt := newReloader(logger, src, load, mon.apply, pol)
 	handler := httpapi.New(httpapi.Config{
-		Logger:      logger,
-		Store:       db,
-		Runtime:     rt,
-		Monitoring:  mon.engine,
-		Heartbeats:  mon.heartbeats,
-		Incidents:   mon.incidents,
-		Maintenance: mon.maintenance,
-		Metrics:     reg,
-		Version:     versionString(),
+		Logger:        logger,
+		Store:         db,
+		Runtime:       rt,
+		Monitoring:    mon.engine,
+		Heartbeats:    mon.heartbeats,
+		Incidents:     mon.incidents,
+		Maintenance:   mon.maintenance,
+		Subscriptions: mon.subs,
+		Metrics:       reg,
+		Version:       versionString(),
 	})
 	srv := &http.Server{
 		Handler:           handler,
@@ -142,10 +143,11 @@ func serve(ctx context.Context, e *env, g *globalFlags, listenFlag string, watch
 	go func() {
 		defer close(incidentsDone)
 		var wg sync.WaitGroup
-		wg.Add(3)
+		wg.Add(4)
 		go func() { defer wg.Done(); _ = mon.incidents.Run(runCtx, mon.engine) }()
 		go func() { defer wg.Done(); _ = mon.delivery.Run(runCtx) }()
 		go func() { defer wg.Done(); _ = mon.maintenance.Run(runCtx) }()
+		go func() { defer wg.Done(); _ = mon.subs.Run(runCtx) }()
 		wg.Wait()
 	}()
 	defer func() { cancel(); <-incidentsDone }()
