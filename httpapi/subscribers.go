@@ -121,6 +121,6 @@ func handleSubscriberDelete(s Subscriptions) http.Handler {
 			subscriberError(w, err)
 			return
 		}
-		w.WriteHeader(http.StatusNoContent)
+		writeJSON(w, http.StatusOK, map[string]any{"id": id, "removed": true})
 	})
 }

@@ -406,7 +406,20 @@ func TestSubscribeConfirmNotifyUnsubscribe(t *testing.T) {
 	}
 	hooks.mu.Unlock()
 
-	// No address in the log or the API.
+	// The CLI lists the subscribers left (bob and the webhook), masked, and removes one.
+	code, out, errOut := runCLI(t, nil, "subscribers", "list", "--url", s.url, "--token", token)
+	if code != 0 || strings.Count(out, "\n") != 3 || !strings.Contains(out, "b***@***") || strings.Contains(out, "bob@") || strings.Contains(out, "tok3n") {
+		t.Errorf("subscribers list: %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = runCLI(t, nil, "subscribers", "remove", fmt.Sprint(created.ID), "--url", s.url, "--token", token)
+	if code != 0 || !strings.Contains(out, "removed") {
+		t.Errorf("subscribers remove: %d %s%s", code, out, errOut)
+	}
+	if code, _, errOut := runCLI(t, nil, "subscribers", "remove", fmt.Sprint(created.ID), "--url", s.url, "--token", token); code == 0 || !strings.Contains(errOut, "not_found") {
+		t.Errorf("removing twice: %d %s", code, errOut)
+	}
+
+	// No address in the log.
 	if log := s.stderr.String(); strings.Contains(log, "alice@") || strings.Contains(log, "bob@") || strings.Contains(log, "tok3n") {
 		t.Errorf("the log shows a subscriber's address:\n%s", log)
 	}
