@@ -44,7 +44,7 @@ func newTestService(t *testing.T, clock engine.Clock) (*Service, *sqlite.DB) {
 	t.Cleanup(func() { _ = db.Close() })
 	s := New(Config{Store: db, Clock: clock})
 	s.Apply(&policy.Policy{Server: policy.Server{PublicURL: "https://status.example.com/"},
-		Services: []policy.Service{{Name: "api"}, {Name: "web"}},
+		Services:   []policy.Service{{Name: "api"}, {Name: "web"}},
 		StatusPage: &policy.StatusPage{Subscriptions: &policy.Subscriptions{Webhooks: true}}})
 	return s, db
 }
