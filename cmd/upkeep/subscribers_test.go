@@ -442,3 +442,59 @@ func TestSubscribeRateLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestSubscriberMonitorIncident: an incident opened and resolved by a monitor reaches a webhook
+// subscriber, without the monitor's internal error.
+func TestSubscriberMonitorIncident(t *testing.T) {
+	var failing sync.Mutex
+	broken := true
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		failing.Lock()
+		defer failing.Unlock()
+		if broken {
+			http.Error(w, "secret-internal-detail", http.StatusInternalServerError)
+		}
+	}))
+	defer target.Close()
+	hooks := &signedHooks{}
+	hs := httptest.NewServer(hooks)
+	defer hs.Close()
+	mb := startMailbox(t)
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "upkeep.yaml"), subscriptionPolicy(mb)+fmt.Sprintf(
+		"monitors:\n  - {name: api-health, service: api, every: 1s, timeout: 900ms, down_after: 1, http: {url: %q}}\n", target.URL))
+	token := createTokenFor(t, filepath.Join(dir, "upkeep-data"))
+	s := startServe(t, dir, nil)
+	var created struct {
+		Secret string `json:"secret"`
+	}
+	if code := apiJSON(t, s, http.MethodPost, "/api/v1/subscribers", token, map[string]any{"url": hs.URL}, &created); code != http.StatusCreated {
+		t.Fatalf("create subscriber: %d", code)
+	}
+	hooks.mu.Lock()
+	hooks.secret = created.Secret
+	hooks.mu.Unlock()
+
+	waitFor(t, "the incident notice", 60*time.Second, func() bool { return len(hooks.events()) >= 1 })
+	failing.Lock()
+	broken = false
+	failing.Unlock()
+	waitFor(t, "the resolution notice", 60*time.Second, func() bool { return len(hooks.events()) >= 2 })
+	hooks.mu.Lock()
+	defer hooks.mu.Unlock()
+	if len(hooks.bad) > 0 {
+		t.Errorf("bad requests: %v", hooks.bad)
+	}
+	opened, resolved := hooks.got[0], hooks.got[1]
+	if opened.Event != "incident_opened" || resolved.Event != "incident_resolved" || len(hooks.got) != 2 {
+		t.Errorf("events %+v", hooks.got)
+	}
+	for _, p := range hooks.got {
+		if b, _ := json.Marshal(p); strings.Contains(string(b), "secret-internal-detail") || strings.Contains(string(b), "500") {
+			t.Errorf("a public notice shows the monitor's error: %s", b)
+		}
+	}
+	if opened.Incident.Message != "We are investigating a problem." || opened.Incident.Services[0] != "api" {
+		t.Errorf("opened: %+v", opened.Incident)
+	}
+}
