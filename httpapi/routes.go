@@ -41,6 +41,8 @@ func addRoutes(mux *http.ServeMux, cfg Config) {
 		api.Handle("GET /api/v1/monitors/{name}/results", handleMonitorResults(cfg.Monitoring, cfg.Store, cfg.Now))
 		api.Handle("GET /api/v1/monitors/{name}/transitions", handleMonitorTransitions(cfg.Monitoring, cfg.Store, cfg.Now))
 	}
+	// Results from remote agents: stored and shown, not (yet) deciding monitor states.
+	api.Handle("POST /api/v1/results", handleResults(cfg.Logger, cfg.Store, cfg.Runtime, cfg.Now))
 	if cfg.Incidents != nil {
 		api.Handle("GET /api/v1/incidents", handleIncidents(cfg.Incidents))
 		api.Handle("POST /api/v1/incidents", handleOpenIncident(cfg.Incidents))

@@ -24,6 +24,7 @@ type Store interface {
 	AppendAudit(ctx context.Context, e upkeep.AuditEntry) (int64, error)
 	Audit(ctx context.Context, beforeID int64, limit int) ([]upkeep.AuditEntry, error)
 	MonitorHistory
+	ResultStore
 }
 
 // Runtime is the running program as the API sees it: the policy in force and a way to reload it.

@@ -86,6 +86,7 @@ func newMonitoring(db *sqlite.DB, logger *slog.Logger, reg prometheus.Registerer
 			return s, ok
 		},
 		IsPermanent: isPermanentSendError,
+		RetryAfter:  notify.RetryAfter,
 	})
 	m.senders.Store(&map[string]incident.Sender{})
 	m.subs = subscription.New(subscription.Config{Store: db, Logger: logger.With("component", "subscribers"), Notify: m.delivery.Wake,

@@ -35,6 +35,7 @@ quick-start policy. The data directory is --data, else $UPKEEP_DATA, else server
 		newIncidentCmd(e, g),
 		newMaintenanceCmd(e, g),
 		newSubscribersCmd(e, g),
+		newAgentCmd(e),
 	)
 	return root
 }
