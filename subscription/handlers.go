@@ -69,7 +69,7 @@ func (s *Service) SubscribeForm() http.Handler {
 		if s.disabled(w, r) {
 			return
 		}
-		s.render(w, http.StatusOK, page{Heading: "Subscribe to updates", Form: "subscribe", Action: s.publicURL() + "/subscribe", Services: s.services()})
+		s.render(w, http.StatusOK, page{Heading: "Subscribe to updates", Form: "subscribe", Services: s.services()})
 	})
 }
 
@@ -82,7 +82,7 @@ func (s *Service) Subscribe() http.Handler {
 		if s.disabled(w, r) {
 			return
 		}
-		form := page{Heading: "Subscribe to updates", Form: "subscribe", Action: s.publicURL() + "/subscribe", Services: s.services()}
+		form := page{Heading: "Subscribe to updates", Form: "subscribe", Services: s.services()}
 		fail := func(code int, msg string) {
 			form.Error = msg
 			s.reply(w, r, code, form)
@@ -178,7 +178,7 @@ func (s *Service) ConfirmPage() http.Handler {
 			return
 		}
 		s.render(w, http.StatusOK, page{Heading: "Confirm your subscription", Message: "Press the button to start receiving notices.",
-			Form: "Confirm subscription", Action: s.publicURL() + "/subscribe/confirm/" + r.PathValue("token")})
+			Form: "Confirm subscription"})
 	})
 }
 
@@ -196,10 +196,8 @@ func (s *Service) Confirm() http.Handler {
 			return
 		}
 		s.log.Info("subscribers: subscription confirmed", "subscriber", sub.ID)
-		unsub, _ := s.unsubscribeURL(r.Context(), sub.ID)
 		s.reply(w, r, http.StatusOK, page{Heading: "You are subscribed",
-			Message: "You will receive a mail when an incident or maintenance concerns the services you chose. Every mail has a link to unsubscribe.",
-			Form:    "Unsubscribe", Action: unsub})
+			Message: "You will receive a mail when an incident or maintenance concerns the services you chose. Every mail has a link to unsubscribe."})
 	})
 }
 
@@ -211,7 +209,7 @@ func (s *Service) UnsubscribePage() http.Handler {
 			return
 		}
 		s.render(w, http.StatusOK, page{Heading: "Unsubscribe", Message: "Press the button to stop receiving notices.",
-			Form: "Unsubscribe", Action: s.publicURL() + "/unsubscribe/" + r.PathValue("token")})
+			Form: "Unsubscribe"})
 	})
 }
 

@@ -5,7 +5,8 @@ import (
 	"net/http"
 )
 
-// The pages are plain HTML forms: no script, one column, labels on every field, so they work
+// The pages are plain HTML forms that post to their own URL (so they work under any host name
+// the server is reached by, within the Content-Security-Policy's form-action 'self'): no script, one column, labels on every field, so they work
 // with keyboards, screen readers and text browsers, and the status page can link to them.
 var pages = template.Must(template.New("layout").Parse(`<!doctype html>
 <html lang="en">
@@ -28,7 +29,7 @@ fieldset{border:1px solid #888;margin:1rem 0}button{font:inherit;padding:.5rem 1
 {{if .Error}}<p class="error" role="alert">{{.Error}}</p>{{end}}
 {{if .Message}}<p role="status">{{.Message}}</p>{{end}}
 {{if eq .Form "subscribe"}}
-<form method="post" action="{{.Action}}">
+<form method="post">
 <p><label for="email">E-mail address</label><br>
 <input type="email" id="email" name="email" required autocomplete="email" value="{{.Email}}"></p>
 {{if .Services}}<fieldset><legend>Services (none ticked: all)</legend>
@@ -38,7 +39,7 @@ fieldset{border:1px solid #888;margin:1rem 0}button{font:inherit;padding:.5rem 1
 <button type="submit">Subscribe</button>
 </form>
 {{else if .Form}}
-<form method="post" action="{{.Action}}"><button type="submit">{{.Form}}</button></form>
+<form method="post"><button type="submit">{{.Form}}</button></form>
 {{end}}
 <p><a href="{{.Home}}">Back to {{.Site}}</a></p>
 </main>
@@ -50,7 +51,7 @@ type serviceOption struct{ Name, Title string }
 
 type page struct {
 	Site, Heading, Message, Error string
-	Form, Action, Email, Home     string
+	Form, Email, Home             string
 	Services                      []serviceOption
 }
 

@@ -137,8 +137,9 @@ func TestInputChecks(t *testing.T) {
 func TestLimiter(t *testing.T) {
 	l := newLimiter(2, time.Hour)
 	t0 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
-	if !l.allow("a", t0) || !l.allow("a", t0) || l.allow("a", t0.Add(time.Minute)) {
-		t.Error("the third request within the hour was allowed")
+	first, second, third := l.allow("a", t0), l.allow("a", t0), l.allow("a", t0.Add(time.Minute))
+	if !first || !second || third {
+		t.Errorf("three requests within the hour: allowed %v, %v, %v; want true, true, false", first, second, third)
 	}
 	if !l.allow("b", t0) {
 		t.Error("another key was limited")
