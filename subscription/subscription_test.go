@@ -35,7 +35,7 @@ func (c *testClock) Advance(d time.Duration) {
 
 func (c *testClock) NewTimer(d time.Duration) engine.Timer { return engine.RealClock{}.NewTimer(d) }
 
-func newTestService(t *testing.T, clock engine.Clock) (*Service, *sqlite.DB) {
+func newTestService(t testing.TB, clock engine.Clock) (*Service, *sqlite.DB) {
 	t.Helper()
 	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "data"), slog.New(slog.DiscardHandler))
 	if err != nil {
