@@ -4,10 +4,13 @@ import "net/http"
 
 // addRoutes is the whole HTTP surface of Upkeep in one place.
 func addRoutes(mux *http.ServeMux, cfg Config) {
+	statusPage := func(h http.Handler) http.Handler {
+		return statusOnly(cfg.StatusPage, cfg.Logger, cfg.Store, cfg.Now, h)
+	}
 	// Public: probes and the landing page.
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", handleReadyz(cfg.Store, cfg.Runtime))
-	mux.Handle("GET /{$}", handleIndex(cfg.Runtime, cfg.Version))
+	mux.Handle("GET /{$}", handleIndex(cfg.Runtime, cfg.Version, cfg.StatusPage, statusPage))
 	// Heartbeat pings (Healthchecks.io protocol): public, the uuid or ping key is the secret.
 	if cfg.Heartbeats != nil {
 		mux.Handle("/ping/", cfg.Heartbeats.Handler())
@@ -25,6 +28,19 @@ func addRoutes(mux *http.ServeMux, cfg Config) {
 		mux.Handle("POST /subscribe/confirm/{token}", s.Confirm())
 		mux.Handle("GET /unsubscribe/{token}", s.UnsubscribePage())
 		mux.Handle("POST /unsubscribe/{token}", s.Unsubscribe())
+	}
+
+	// The status page (status_page in the policy): public unless status_page.public is false.
+	if sp := cfg.StatusPage; sp != nil {
+		mux.Handle("GET /status", statusPage(sp.HandlePage()))
+		mux.Handle("GET /status/logo", statusPage(sp.HandleLogo()))
+		mux.Handle("GET /status/groups/{index}", statusPage(sp.HandleGroup()))
+		mux.Handle("GET /incidents/{id}", statusPage(sp.HandleIncident()))
+		mux.Handle("GET /api/v2/{doc...}", statusPage(sp.HandleAPI()))
+		mux.Handle("GET /badge/{service}/status.svg", statusPage(sp.HandleStatusBadge()))
+		mux.Handle("GET /badge/{service}/uptime.svg", statusPage(sp.HandleUptimeBadge()))
+		mux.Handle("GET /history.rss", statusPage(sp.HandleRSS()))
+		mux.Handle("GET /history.atom", statusPage(sp.HandleAtom()))
 	}
 
 	// Token-protected API. Everything under /api/v1/ passes through requireToken, including

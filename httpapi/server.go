@@ -47,6 +47,8 @@ type Config struct {
 	Heartbeats Heartbeats
 	// Incidents serves the incidents API and the acknowledgement links; nil: neither.
 	Incidents Incidents
+	// StatusPage serves the status page, its feeds, badges and /api/v2; nil: none of them.
+	StatusPage StatusPage
 	// Maintenance serves the maintenance windows API; nil: none.
 	Maintenance Maintenance
 	// Subscriptions serves the subscription pages and the subscribers API; nil: neither.

@@ -49,6 +49,7 @@ type Manager struct {
 	keyErr  error
 
 	metrics *metrics
+	version atomic.Uint64 // see Version
 }
 
 // batchSize bounds the transitions applied in one transaction.
@@ -65,11 +66,13 @@ func NewManager(cfg Config) *Manager {
 	if cfg.AckTTL <= 0 {
 		cfg.AckTTL = 24 * time.Hour
 	}
-	return &Manager{
-		store: cfg.Store, log: cfg.Logger, clock: cfg.Clock, ackTTL: cfg.AckTTL,
+	m := &Manager{
+		log: cfg.Logger, clock: cfg.Clock, ackTTL: cfg.AckTTL,
 		wake: make(chan struct{}, 1), notify: func() {},
 		metrics: newMetrics(cfg.Registerer),
 	}
+	m.store = versionedStore{Store: cfg.Store, version: &m.version}
+	return m
 }
 
 // Apply puts a policy into effect (monitors' services, escalations, dependencies).

@@ -38,18 +38,16 @@ func (s *Service) reply(w http.ResponseWriter, r *http.Request, code int, pg pag
 	_ = json.NewEncoder(w).Encode(body)
 }
 
-// services are the services people may subscribe to: those the status page shows, else all.
+// services are the services people may subscribe to: those the status page shows.
 func (s *Service) services() []serviceOption {
 	p := s.policy()
-	var names []string
-	if p.StatusPage != nil {
-		names = p.StatusPage.Services
-	}
 	var out []serviceOption
-	for _, svc := range p.Services {
-		if len(names) == 0 || slices.Contains(names, svc.Name) {
-			out = append(out, serviceOption{svc.Name, svc.Title})
+	for _, name := range p.ShownServices() {
+		title := name
+		if svc := p.Service(name); svc != nil && svc.Title != "" {
+			title = svc.Title
 		}
+		out = append(out, serviceOption{name, title})
 	}
 	return out
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/upkeep-dev/upkeep/maintenance"
 	"github.com/upkeep-dev/upkeep/notify"
 	"github.com/upkeep-dev/upkeep/policy"
+	"github.com/upkeep-dev/upkeep/statuspage"
 	"github.com/upkeep-dev/upkeep/store/sqlite"
 	"github.com/upkeep-dev/upkeep/subscription"
 )
@@ -56,6 +57,8 @@ type monitoring struct {
 	incidents *incident.Manager
 	delivery  *incident.Delivery
 	senders   atomic.Pointer[map[string]incident.Sender]
+	// status renders the status page from the engine, the incidents and the store's rollups.
+	status *statuspage.Page
 	// maintenance puts monitors in maintenance windows and sends the windows' notices.
 	maintenance *maintenance.Scheduler
 	// subs runs the status page's subscriptions; its notices share the outbox.
@@ -101,6 +104,8 @@ func newMonitoring(db *sqlite.DB, logger *slog.Logger, reg prometheus.Registerer
 			return ""
 		},
 	})
+	m.status = statuspage.New(statuspage.Config{Monitoring: eng, Rollups: db, Incidents: m.incidents,
+		Maintenance: m.maintenance, Logger: logger.With("component", "statuspage")})
 	return m
 }
 
@@ -121,6 +126,7 @@ func (m *monitoring) apply(ctx context.Context, p *policy.Policy) error {
 	}
 	m.senders.Store(&senders)
 	m.incidents.Apply(p)
+	m.status.Apply(p)
 	m.subs.Apply(p)
 	// After the engine knows the monitors: which of them are in a window now.
 	if err := m.maintenance.Apply(ctx, p); err != nil {
