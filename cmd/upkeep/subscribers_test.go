@@ -238,7 +238,10 @@ func TestSubscribeConfirmNotifyUnsubscribe(t *testing.T) {
 	token := createTokenFor(t, filepath.Join(dir, "upkeep-data"))
 	s := startServe(t, dir, nil)
 
-	// The form is there, accessible, and lists the services.
+	// The status page links to the form, which is there, accessible, and lists the services.
+	if code, body := getURL(t, s.url+"/"); code != http.StatusOK || !strings.Contains(body, `<a href="/subscribe">`) {
+		t.Errorf("the status page does not link to /subscribe: %d", code)
+	}
 	code, body := getURL(t, s.url+"/subscribe")
 	if code != http.StatusOK || !strings.Contains(body, `<label for="email">`) || !strings.Contains(body, "Public API") {
 		t.Fatalf("GET /subscribe: %d %s", code, body)
