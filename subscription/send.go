@@ -134,8 +134,17 @@ func (s *Service) noticeMail(ev incident.Event, unsub string) (subject, text str
 			fmt.Fprintf(&b, "Resolved: %s\n", in.ResolvedAt.UTC().Format("2006-01-02 15:04 MST"))
 		}
 	}
-	fmt.Fprintf(&b, "\nStatus page: %s/\n\nYou receive this because you subscribed to %s. Unsubscribe with one click: %s\n", s.publicURL(), s.title(), unsub)
+	fmt.Fprintf(&b, "\nStatus page: %s\n\nYou receive this because you subscribed to %s. Unsubscribe with one click: %s\n", s.link(ev), s.title(), unsub)
 	return subject, b.String()
+}
+
+// link is the status page's address of what a notice is about: the incident's page, or the
+// status page for maintenance.
+func (s *Service) link(ev incident.Event) string {
+	if ev.Incident.ID != 0 {
+		return fmt.Sprintf("%s/incidents/%d", s.publicURL(), ev.Incident.ID)
+	}
+	return s.publicURL() + "/"
 }
 
 // webhookBody is the JSON a webhook subscriber receives: the webhook channel's body (see
@@ -165,7 +174,7 @@ func (s *Service) webhookBody(ev incident.Event) ([]byte, error) {
 		Incident: notify.WebhookIncident{ID: id, Title: ev.Incident.Title, Status: ev.Incident.Status, Impact: ev.Incident.Impact,
 			Services: nonNil(ev.Incident.Services), Monitors: nonNil(ev.Incident.Monitors),
 			StartedAt: timePtr(ev.Incident.StartedAt), ResolvedAt: timePtr(ev.Incident.ResolvedAt), Message: ev.Incident.Message},
-		Links: notify.WebhookLinks{Incident: s.publicURL() + "/"},
+		Links: notify.WebhookLinks{Incident: s.link(ev)},
 	})
 }
 

@@ -355,7 +355,8 @@ func TestSubscribeConfirmNotifyUnsubscribe(t *testing.T) {
 	})
 	notice := mb.inbox("alice@example.com")[2]
 	text := textOf(t, notice)
-	if !strings.Contains(notice.Header.Get("Subject"), "Incident: Elevated errors") || !strings.Contains(text, "We are looking into it.") {
+	if !strings.Contains(notice.Header.Get("Subject"), "Incident: Elevated errors") || !strings.Contains(text, "We are looking into it.") ||
+		!strings.Contains(text, fmt.Sprintf("%s/incidents/%d", s.url, inc.ID)) {
 		t.Errorf("incident mail: %q\n%s", notice.Header.Get("Subject"), text)
 	}
 	unsub := strings.Trim(notice.Header.Get("List-Unsubscribe"), "<>")
