@@ -18,9 +18,12 @@ type StatusPage struct {
 	Theme       string           `yaml:"theme" jsonschema:"enum=auto,enum=light,enum=dark,default=auto,description=Colour theme: auto follows the visitor's system setting (prefers-color-scheme)."`
 	HistoryDays int              `yaml:"history_days" jsonschema:"default=90,description=Days of uptime history shown per service (the uptime bar and the incident history)\\, 7 to 400."`
 	// Public is *bool: a default of true must not overwrite an explicit false.
-	Public            *bool         `yaml:"public" jsonschema:"description=Whether the page and its feeds\\, badges and /api/v2 JSON are served without a token. Default: true. With false they need an API token (Authorization: Bearer)."`
-	ShowResponseTimes bool          `yaml:"show_response_times" jsonschema:"description=Show a response-time chart (median and 95th percentile per day) for each service."`
-	Export            *StatusExport `yaml:"export" jsonschema:"description=Publish the page as static files to a directory\\, on a schedule and on every change\\, to host it elsewhere (see docs/statuspage.md)."`
+	Public            *bool `yaml:"public" jsonschema:"description=Whether the page and its feeds\\, badges and /api/v2 JSON are served without a token. Default: true. With false they need an API token (Authorization: Bearer)."`
+	ShowResponseTimes bool  `yaml:"show_response_times" jsonschema:"description=Show a response-time chart (median and 95th percentile per day) for each service."`
+	// Subscriptions: see subscriptions.go.
+	Subscriptions *Subscriptions `yaml:"subscriptions" jsonschema:"description=Subscriptions to incident and maintenance notices (e-mail and webhooks). Absent: none."`
+	// Export: see statuspage_export.go.
+	Export *StatusExport `yaml:"export" jsonschema:"description=Publish the page as static files to a directory\\, on a schedule and on every change\\, to host it elsewhere (see docs/statuspage.md)."`
 }
 
 // StatusPageLink is a link in the status page's header.
