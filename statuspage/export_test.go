@@ -27,6 +27,7 @@ var hrefs = regexp.MustCompile(`(?:href|src)="([^"]*)"`)
 // the JSON parses, and nothing secret is in it.
 func TestExport(t *testing.T) {
 	f := newFixture(t, nil)
+	start := time.Now()
 	files, err := f.page.Export(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -35,6 +36,11 @@ func TestExport(t *testing.T) {
 	if err := statuspage.WriteDir(dir, files); err != nil {
 		t.Fatal(err)
 	}
+	size := 0
+	for _, fl := range files {
+		size += len(fl.Body)
+	}
+	t.Logf("%d files, %d bytes, rendered and written in %v", len(files), size, time.Since(start))
 	incs, err := f.inc.List(t.Context(), "", 100)
 	if err != nil {
 		t.Fatal(err)
@@ -234,6 +240,32 @@ func TestWriteDirRelative(t *testing.T) {
 		if b, err := os.ReadFile("site/index.html"); err != nil || string(b) != fmt.Sprint(n) {
 			t.Fatalf("export %d: %q, %v", n, b, err)
 		}
+	}
+}
+
+// TestWriteDirAfterCrash: an export interrupted by a crash (a new directory half written, not
+// yet linked) leaves the previous export served, and the next export removes it.
+func TestWriteDirAfterCrash(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "site")
+	if err := statuspage.WriteDir(dir, []statuspage.File{{Path: "index.html", Body: []byte("first")}}); err != nil {
+		t.Fatal(err)
+	}
+	half := filepath.Join(parent, ".site.export-crashed")
+	if err := os.MkdirAll(filepath.Join(half, "incidents"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "index.html")); err != nil || string(b) != "first" {
+		t.Fatalf("after the crash: %q, %v", b, err)
+	}
+	if err := statuspage.WriteDir(dir, []statuspage.File{{Path: "index.html", Body: []byte("second")}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(half); !os.IsNotExist(err) {
+		t.Errorf("the crashed export's directory is still there: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "index.html")); string(b) != "second" {
+		t.Errorf("index.html = %q", b)
 	}
 }
 
