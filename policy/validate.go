@@ -168,6 +168,9 @@ func (d *decoder) check(p *Policy) {
 	d.checkMonitors(p.Monitors)
 	d.checkChannels(p.Channels)
 	d.checkEscalations(p.Escalations)
+	d.checkDestinations(p.Destinations)
+	d.checkBackups(p.Backups)
+	d.addBackupMonitors(p)
 }
 
 // hasProblem reports whether a problem has been found at path already.
