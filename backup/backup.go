@@ -78,14 +78,14 @@ type Progress struct {
 
 // Snapshot is a snapshot in a repository.
 type Snapshot struct {
-	ID               string
-	Source           string
-	Time, EndTime    time.Time
-	Tags             map[string]string
-	Files, Dirs      int64
-	Bytes            int64 // the snapshot's size
-	BytesAdded       int64 // new content this snapshot added to the repository
-	Incomplete       string
+	ID            string
+	Source        string
+	Time, EndTime time.Time
+	Tags          map[string]string
+	Files, Dirs   int64
+	Bytes         int64 // the snapshot's size
+	BytesAdded    int64 // new content this snapshot added to the repository
+	Incomplete    string
 }
 
 // Repository is the repository at one destination. backup/repo's Repo implements it through
@@ -244,15 +244,15 @@ func (s *Service) Apply(_ context.Context, p *policy.Policy) error {
 
 // JobStatus is a job as the API lists it.
 type JobStatus struct {
-	Name        string
-	Service     string
-	Source      string
-	Schedule    string
-	TZ          string
-	To          []string
-	Next        time.Time         // the next scheduled run; zero when unknown
-	Running     int64             // the id of the run in progress; 0 when none
-	LastRun     *upkeep.BackupRun // the newest finished run (missed slots included); nil when none
+	Name     string
+	Service  string
+	Source   string
+	Schedule string
+	TZ       string
+	To       []string
+	Next     time.Time         // the next scheduled run; zero when unknown
+	Running  int64             // the id of the run in progress; 0 when none
+	LastRun  *upkeep.BackupRun // the newest finished run (missed slots included); nil when none
 }
 
 // Jobs returns the jobs of the policy in force, in policy order is not kept: sorted by name.
