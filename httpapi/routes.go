@@ -41,6 +41,12 @@ func addRoutes(mux *http.ServeMux, cfg Config) {
 		api.Handle("PUT /api/v1/incidents/{id}/report", handleIncidentReport(cfg.Incidents))
 		api.Handle("GET /api/v1/notifications", handleNotifications(cfg.Incidents))
 	}
+	if cfg.Backups != nil {
+		api.Handle("GET /api/v1/backups", handleBackups(cfg))
+		api.Handle("GET /api/v1/backups/{job}/runs", handleBackupRuns(cfg.Backups, cfg.BackupHistory))
+		api.Handle("GET /api/v1/backups/{job}/runs/{id}", handleBackupRun(cfg.Backups, cfg.BackupHistory))
+		api.Handle("POST /api/v1/backups/{job}/run", handleStartBackup(cfg.Backups))
+	}
 	mux.Handle("/api/v1/", requireToken(cfg.Logger, cfg.Store, cfg.Now, true, api))
 
 	// Prometheus metrics: public unless server.metrics_auth asks for a token.

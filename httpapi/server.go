@@ -46,6 +46,9 @@ type Config struct {
 	Heartbeats Heartbeats
 	// Incidents serves the incidents API and the acknowledgement links; nil: neither.
 	Incidents Incidents
+	// Backups serves the backups API with BackupHistory (the stored runs); nil: no backups API.
+	Backups       Backups
+	BackupHistory BackupHistory
 	// Metrics is gathered for /metrics; nil means no /metrics.
 	Metrics prometheus.Gatherer
 	Version string

@@ -33,6 +33,7 @@ quick-start policy. The data directory is --data, else $UPKEEP_DATA, else server
 		newSchemaCmd(e),
 		newStatusCmd(e, g),
 		newIncidentCmd(e, g),
+		newBackupCmd(e, g),
 	)
 	return root
 }
