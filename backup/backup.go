@@ -17,13 +17,15 @@
 // succeeded when every destination has the snapshot, partial when some do, failed when none does
 // (or a hook failed, or it timed out). Partial is a failure for monitoring.
 //
-// # One run per job
+// # One run per job, one writer per destination
 //
 // A job's lock is an flock on DataDir/backups/locks/<job>.lock, taken without waiting: a second
 // run of the same job, from this process or another (upkeep backup run beside a server), is
 // refused with ErrRunning. The kernel releases an flock when its process dies, so a crash cannot
 // leave a job locked; the run's row, left "running" in the store, is marked failed
-// ("interrupted") by the next process that opens the data directory (Service.Run).
+// ("interrupted") by the next process that opens the data directory (Service.Run). Jobs that
+// share a destination take turns writing to it: a repository has one writer at a time in this
+// process, so its connection state and maintenance are never used concurrently.
 //
 // # Monitoring
 //
@@ -164,9 +166,10 @@ type Service struct {
 	clock     engine.Clock
 	log       *slog.Logger
 
-	mu      sync.Mutex
-	jobs    map[string]*job
-	dests   map[string]policy.Destination
+	mu        sync.Mutex
+	jobs      map[string]*job
+	dests     map[string]policy.Destination
+	destLocks map[string]chan struct{} // one writer per destination repository at a time
 	runCtx  context.Context // set by Run: background runs live as long as it
 	wake    chan struct{}   // the schedule changed
 	runs    sync.WaitGroup  // background runs
@@ -201,7 +204,7 @@ func New(cfg Config) *Service {
 	return &Service{
 		store: cfg.Store, dataDir: cfg.DataDir, open: cfg.Open, streams: cfg.Streams, retention: cfg.Retention,
 		ingest: cfg.Ingest, clock: cfg.Clock, log: cfg.Logger,
-		jobs: map[string]*job{}, dests: map[string]policy.Destination{}, wake: make(chan struct{}, 1),
+		jobs: map[string]*job{}, dests: map[string]policy.Destination{}, destLocks: map[string]chan struct{}{}, wake: make(chan struct{}, 1),
 	}
 }
 
@@ -289,4 +292,21 @@ func (s *Service) lockJob(name string) (unlock func(), err error) {
 		return nil, fmt.Errorf("creating the backup lock directory: %w", err)
 	}
 	return lockFile(filepath.Join(dir, name+".lock"))
+}
+
+// lockDestination waits until this process has no other writer on destination name.
+func (s *Service) lockDestination(ctx context.Context, name string) (unlock func(), err error) {
+	s.mu.Lock()
+	ch := s.destLocks[name]
+	if ch == nil {
+		ch = make(chan struct{}, 1)
+		s.destLocks[name] = ch
+	}
+	s.mu.Unlock()
+	select {
+	case ch <- struct{}{}:
+		return func() { <-ch }, nil
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
 }

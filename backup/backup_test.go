@@ -174,7 +174,8 @@ func TestOneRunPerJob(t *testing.T) {
 	f := newFixture(t, dests+`
 backups:
   - {name: app, files: {paths: [/srv]}, schedule: "0 6 * * *", to: [onsite]}
-  - {name: other, files: {paths: [/srv]}, schedule: "0 6 * * *", to: [onsite]}
+  - {name: other, files: {paths: [/srv]}, schedule: "0 6 * * *", to: [offsite]}
+  - {name: third, files: {paths: [/srv]}, schedule: "0 6 * * *", to: [onsite]}
 `, t0)
 	f.run()
 	block := make(chan struct{})
@@ -195,20 +196,32 @@ backups:
 	if _, err := other.RunNow(t.Context(), "app", upkeep.TriggerCLI, nil); !errors.Is(err, ErrRunning) {
 		t.Errorf("run from another service: %v", err)
 	}
-	// Other jobs are not held up.
+	// Other jobs are not held up; one writing to the same destination waits for its turn.
 	id2, err := f.svc.Start(t.Context(), "other", upkeep.TriggerManual)
 	if err != nil {
 		t.Fatal(err)
 	}
 	<-f.repos.started
-	if st := f.svc.Jobs(); st[0].Running != id || st[1].Running != id2 {
+	id3, err := f.svc.Start(t.Context(), "third", upkeep.TriggerManual)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := f.svc.Jobs(); st[0].Running != id || st[1].Running != id2 || st[2].Running != id3 {
 		t.Errorf("jobs %+v", st)
+	}
+	select {
+	case d := <-f.repos.started:
+		t.Errorf("a second writer on %s", d)
+	default:
 	}
 	close(block)
 	if r := f.waitRun(id); r.Status != upkeep.BackupSucceeded || r.Trigger != upkeep.TriggerManual {
 		t.Errorf("run %+v", r)
 	}
 	f.waitRun(id2)
+	if r := f.waitRun(id3); r.Status != upkeep.BackupSucceeded {
+		t.Errorf("third run %+v", r)
+	}
 	if _, err := other.RunNow(t.Context(), "app", upkeep.TriggerCLI, nil); err != nil {
 		t.Errorf("run after the first ended: %v", err)
 	}

@@ -233,6 +233,11 @@ func (s *Service) writeDestination(ctx context.Context, r *running, d destinatio
 		emit(Event{Kind: "destination done", Destination: d.name, Result: &res, Message: res.Error})
 		return res
 	}
+	unlock, err := s.lockDestination(ctx, d.name)
+	if err != nil {
+		return fail("waiting for another backup writing to the destination", err)
+	}
+	defer unlock()
 	repo, err := s.open(ctx, d.name, d.pol)
 	if err != nil {
 		return fail("opening the repository", err)
