@@ -170,10 +170,10 @@ type Service struct {
 	jobs      map[string]*job
 	dests     map[string]policy.Destination
 	destLocks map[string]chan struct{} // one writer per destination repository at a time
-	runCtx  context.Context // set by Run: background runs live as long as it
-	wake    chan struct{}   // the schedule changed
-	runs    sync.WaitGroup  // background runs
-	started bool            // Run has done its startup work
+	runCtx    context.Context          // set by Run: background runs live as long as it
+	wake      chan struct{}            // the schedule changed
+	runs      sync.WaitGroup           // background runs
+	started   bool                     // Run has done its startup work
 }
 
 // job is the service's state of one backup job. Fields after mu are guarded by Service.mu.
