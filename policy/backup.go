@@ -73,18 +73,18 @@ type CommandSource struct {
 // Keep says which snapshots are kept (restic's forget --keep-* rules). A snapshot kept by any
 // rule stays. The zero value keeps everything.
 type Keep struct {
-	Last    int      `yaml:"last" jsonschema:"minimum=0,description=Keep the newest n snapshots."`
-	Hourly  int      `yaml:"hourly" jsonschema:"minimum=0,description=Keep the newest snapshot of each of the last n hours that have one."`
-	Daily   int      `yaml:"daily" jsonschema:"minimum=0,description=Keep the newest snapshot of each of the last n days that have one."`
-	Weekly  int      `yaml:"weekly" jsonschema:"minimum=0,description=Keep the newest snapshot of each of the last n weeks that have one."`
-	Monthly int      `yaml:"monthly" jsonschema:"minimum=0,description=Keep the newest snapshot of each of the last n months that have one."`
-	Yearly  int      `yaml:"yearly" jsonschema:"minimum=0,description=Keep the newest snapshot of each of the last n years that have one."`
+	Last    int      `yaml:"last" jsonschema:"minimum=-1,description=Keep the newest n snapshots; -1: no limit."`
+	Hourly  int      `yaml:"hourly" jsonschema:"minimum=-1,description=Keep the newest snapshot of each of the last n hours that have one; -1: no limit."`
+	Daily   int      `yaml:"daily" jsonschema:"minimum=-1,description=Keep the newest snapshot of each of the last n days that have one; -1: no limit."`
+	Weekly  int      `yaml:"weekly" jsonschema:"minimum=-1,description=Keep the newest snapshot of each of the last n weeks that have one; -1: no limit."`
+	Monthly int      `yaml:"monthly" jsonschema:"minimum=-1,description=Keep the newest snapshot of each of the last n months that have one; -1: no limit."`
+	Yearly  int      `yaml:"yearly" jsonschema:"minimum=-1,description=Keep the newest snapshot of each of the last n years that have one; -1: no limit."`
 	Within  Duration `yaml:"within" jsonschema:"description=Keep every snapshot younger than this\\, e.g. 14d."`
 }
 
 // Any reports whether a rule is set; with none, every snapshot is kept.
 func (k Keep) Any() bool {
-	return k.Last > 0 || k.Hourly > 0 || k.Daily > 0 || k.Weekly > 0 || k.Monthly > 0 || k.Yearly > 0 || k.Within.Duration > 0
+	return k.Last != 0 || k.Hourly != 0 || k.Daily != 0 || k.Weekly != 0 || k.Monthly != 0 || k.Yearly != 0 || k.Within.Duration > 0
 }
 
 // BackupHooks are commands run around each run.
@@ -268,6 +268,12 @@ func (d *decoder) checkBackups(bs []Backup) {
 		if grace, ok := d.writtenDuration(path+".grace", b.Grace); ok && grace < minHeartbeatGrace {
 			gp := path + ".grace"
 			d.add(d.posAt(gp), gp, fmt.Sprintf("grace %s is too short", d.show(gp, b.Grace.String())), `at least "1s"; e.g. "1h"`)
+		}
+		for key, n := range map[string]int{"last": b.Keep.Last, "hourly": b.Keep.Hourly, "daily": b.Keep.Daily,
+			"weekly": b.Keep.Weekly, "monthly": b.Keep.Monthly, "yearly": b.Keep.Yearly} {
+			if kp := path + ".keep." + key; n < -1 && !d.hasProblem(kp) {
+				d.add(d.posAt(kp), kp, fmt.Sprintf("%s %d is negative", key, n), "a number of snapshots, or -1 for no limit")
+			}
 		}
 		if b.Verify != nil {
 			d.checkCron(path+".verify.schedule", b.Verify.Schedule, b.TZ)

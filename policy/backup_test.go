@@ -116,8 +116,8 @@ func TestBackupInvalid(t *testing.T) {
 		{"timing", dst + "backups: [{name: b, sqlite: {path: /a.db}, schedule: \"@daily\", to: [d], timeout: 0s, grace: 0s, verify: {schedule: nope}, maintenance: {schedule: \"61 * * * *\"}}]\n",
 			[]string{`backups[0].timeout: timeout "0s" is too short`, `backups[0].grace: grace "0s" is too short`,
 				`backups[0].verify.schedule: invalid cron expression "nope"`, `backups[0].maintenance.schedule: invalid cron expression "61 * * * *"`}},
-		{"keep", dst + "backups: [{name: b, sqlite: {path: /a.db}, schedule: \"@daily\", to: [d], keep: {daily: x, within: forever}}]\n",
-			[]string{`backups[0].keep.daily: expected a whole number`, `backups[0].keep.within: invalid duration "forever"`}},
+		{"keep", dst + "backups: [{name: b, sqlite: {path: /a.db}, schedule: \"@daily\", to: [d], keep: {daily: x, within: forever, last: -2}}]\n",
+			[]string{`backups[0].keep.daily: expected a whole number`, `backups[0].keep.within: invalid duration "forever"`, `backups[0].keep.last: last -2 is negative`}},
 		{"name of a monitor", dst + "monitors: [{name: b, heartbeat: {period: 1d}}]\nbackups: [{name: b, sqlite: {path: /a.db}, schedule: \"@daily\", to: [d]}]\n",
 			[]string{`t.yaml:3:18: backups[0].name: backup "b" has the name of a monitor (every backup is also a monitor of its name; rename the backup or the monitor at line 2)`}},
 	} {
