@@ -3,6 +3,7 @@ package testenv
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -309,5 +310,55 @@ func TestUnreachableServers(t *testing.T) {
 				t.Errorf("unreachable server with %s=1: want a failure saying %q, got:\n%s", EnvRequireAll, tc.want, out)
 			}
 		})
+	}
+}
+
+func TestS3(t *testing.T) {
+	var b S3Bucket
+	var client interface {
+		BucketExists(context.Context, string) (bool, error)
+	}
+	t.Run("bucket", func(t *testing.T) {
+		b = S3(t)
+		c, err := s3Client(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		client = c
+		if ok, err := c.BucketExists(t.Context(), b.Bucket); !ok || err != nil {
+			t.Fatalf("bucket %s exists: %v, %v", b.Bucket, ok, err)
+		}
+	})
+	if client == nil {
+		return // skipped
+	}
+	if ok, err := client.BucketExists(context.Background(), b.Bucket); ok || err != nil {
+		t.Errorf("bucket %s still exists after the test (%v)", b.Bucket, err)
+	}
+}
+
+func TestSFTP(t *testing.T) {
+	var s SFTPServer
+	t.Run("dir", func(t *testing.T) {
+		s = SFTP(t)
+		c, closeFn, err := s.dial()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer closeFn()
+		if err := c.MkdirAll(s.Path + "/a/b"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if s.Host == "" {
+		return // skipped
+	}
+	c, closeFn, err := s.dial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeFn()
+	if _, err := c.Stat(s.Path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s still exists after the test: %v", s.Path, err)
 	}
 }

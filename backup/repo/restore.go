@@ -1,0 +1,118 @@
+package repo
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/kopia/kopia/fs"
+	"github.com/kopia/kopia/snapshot/restore"
+	"github.com/kopia/kopia/snapshot/snapshotfs"
+)
+
+// RestoreFiles writes the files of snapshot id under target (created if missing): contents,
+// modes, modification times and symbolic links, and owners when run as root. Files already in
+// target are overwritten.
+func (r *Repo) RestoreFiles(ctx context.Context, id, target string, progress func(Progress)) error {
+	root, err := r.snapshotRoot(ctx, id)
+	if err != nil {
+		return r.errorf("restore", err)
+	}
+	out := &restore.FilesystemOutput{
+		TargetPath:             target,
+		OverwriteDirectories:   true,
+		OverwriteFiles:         true,
+		OverwriteSymlinks:      true,
+		WriteFilesAtomically:   true,
+		SkipOwners:             os.Geteuid() != 0,
+		IgnorePermissionErrors: false,
+	}
+	if err := out.Init(ctx); err != nil {
+		return r.errorf("restore into "+target, err)
+	}
+	opts := restore.Options{
+		Parallel:               8,
+		RestoreDirEntryAtDepth: math.MaxInt32, // kopia otherwise leaves placeholders below depth 0
+	}
+	if progress != nil {
+		opts.ProgressCallback = func(_ context.Context, s restore.Stats) {
+			progress(Progress{
+				Files:      int64(s.RestoredFileCount + s.SkippedCount),
+				Bytes:      s.RestoredTotalFileSize + s.SkippedTotalFileSize,
+				BytesTotal: s.EnqueuedTotalFileSize,
+			})
+		}
+	}
+	if _, err := restore.Entry(ctx, r.rep, out, root, opts); err != nil {
+		return r.errorf(fmt.Sprintf("restoring snapshot %s into %s", id, target), err)
+	}
+	return nil
+}
+
+func (r *Repo) snapshotRoot(ctx context.Context, id string) (fs.Entry, error) {
+	m, err := r.loadSnapshot(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	root, err := snapshotfs.SnapshotRoot(r.rep, m)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot %s: %w", id, err)
+	}
+	return root, nil
+}
+
+// Entries lists the files of snapshot id as slash-separated paths, sorted: the stream names of a
+// streams snapshot.
+func (r *Repo) Entries(ctx context.Context, id string) ([]string, error) {
+	root, err := r.snapshotRoot(ctx, id)
+	if err != nil {
+		return nil, r.errorf("listing entries", err)
+	}
+	var names []string
+	var walk func(d fs.Directory, prefix string) error
+	walk = func(d fs.Directory, prefix string) error {
+		return fs.IterateEntries(ctx, d, func(ctx context.Context, e fs.Entry) error {
+			p := path.Join(prefix, e.Name())
+			if sub, ok := e.(fs.Directory); ok {
+				return walk(sub, p)
+			}
+			names = append(names, p)
+			return nil
+		})
+	}
+	dir, ok := root.(fs.Directory)
+	if !ok {
+		return nil, r.errorf("listing entries", fmt.Errorf("snapshot %s: root is not a directory", id))
+	}
+	if err := walk(dir, ""); err != nil {
+		return nil, r.errorf("listing entries of snapshot "+id, err)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// OpenEntry opens the file name (a path from Entries) of snapshot id for reading.
+func (r *Repo) OpenEntry(ctx context.Context, id, name string) (io.ReadCloser, error) {
+	root, err := r.snapshotRoot(ctx, id)
+	if err != nil {
+		return nil, r.errorf("opening "+name, err)
+	}
+	e, err := snapshotfs.GetNestedEntry(ctx, root, strings.Split(path.Clean(name), "/"))
+	if err != nil {
+		return nil, r.errorf("opening "+name, fmt.Errorf("snapshot %s: %w: %w", id, ErrNotFound, err))
+	}
+	f, ok := e.(fs.File)
+	if !ok {
+		return nil, r.errorf("opening "+name, fmt.Errorf("snapshot %s: %s is not a file: %w", id, name, ErrNotFound))
+	}
+	rd, err := f.Open(ctx)
+	if err != nil {
+		return nil, r.errorf("opening "+name, err)
+	}
+	return rd, nil
+}
