@@ -2,8 +2,9 @@ package backup
 
 // The seam between the runner and the packages that do the work: backup/repo (kopia
 // repositories), backup/source (database dumps, command output) and backup/retention (the keep
-// rules). They were written beside this package; until they are wired here, Upkeep runs its
-// backup jobs, records and monitors them, but every destination fails with errNotWired.
+// rules). backup/repo is wired; backup/source and backup/retention were written beside this
+// package and are wired here once they are on main (until then, jobs with a non-files source
+// fail saying so, and every snapshot is kept).
 
 import (
 	"bufio"
@@ -14,11 +15,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/upkeep-dev/upkeep/backup/repo"
 	"github.com/upkeep-dev/upkeep/policy"
 )
-
-// errNotWired is what a destination reports while the repository layer is not wired in.
-var errNotWired = errors.New("backup repositories are not part of this build yet (backup/repo is not wired into package backup)")
 
 // Wiring is the real implementation of the runner's seams, for a data directory.
 type Wiring struct {
@@ -28,11 +27,75 @@ type Wiring struct {
 // Open opens the repository of destination name: each destination keeps kopia's configuration,
 // credentials and caches in a private directory of its own, DataDir/backups/repos/<name>.
 func (w Wiring) Open(ctx context.Context, name string, d policy.Destination) (Repository, error) {
-	if _, err := DestinationPassword(d); err != nil {
+	r, err := w.OpenRepo(ctx, name, d, false)
+	if err != nil {
 		return nil, err
 	}
-	return nil, errNotWired
+	return repoAdapter{r}, nil
 }
+
+// OpenRepo opens the repository of destination name itself, for restores and verification;
+// noCache reads every byte from the destination.
+func (w Wiring) OpenRepo(ctx context.Context, name string, d policy.Destination, noCache bool) (*repo.Repo, error) {
+	pw, err := DestinationPassword(d)
+	if err != nil {
+		return nil, fmt.Errorf("backup destination %q: %w", name, err)
+	}
+	return repo.Open(ctx, RepoDestination(name, d), repo.Options{Password: pw, StateDir: w.StateDir(name), NoCache: noCache})
+}
+
+// RepoDestination converts a policy destination into backup/repo's.
+func RepoDestination(name string, d policy.Destination) repo.Destination {
+	out := repo.Destination{Name: name, Path: d.Path}
+	if s := d.S3; s != nil {
+		out.S3 = &repo.S3{Endpoint: s.Endpoint, Bucket: s.Bucket, Prefix: s.Prefix, Region: s.Region,
+			AccessKeyID: s.AccessKeyID.Reveal(), SecretAccessKey: s.SecretAccessKey.Reveal(),
+			DisableTLS: strings.HasPrefix(s.Endpoint, "http://"), ObjectLockDays: s.ObjectLockDays}
+	}
+	if s := d.SFTP; s != nil {
+		out.SFTP = &repo.SFTP{Host: s.Host, Port: s.Port, User: s.User, KeyFile: s.KeyFile, KnownHostsFile: s.KnownHosts, Path: s.Path}
+	}
+	return out
+}
+
+// repoAdapter makes a *repo.Repo a Repository: the same methods over this package's types.
+type repoAdapter struct{ r *repo.Repo }
+
+func (a repoAdapter) SnapshotFiles(ctx context.Context, source string, spec FilesSpec, tags map[string]string, progress func(Progress)) (Snapshot, error) {
+	s, err := a.r.SnapshotFiles(ctx, source, repo.FilesSpec{Paths: spec.Paths, Exclude: spec.Exclude, OneFileSystem: spec.OneFileSystem}, tags, progressOf(progress))
+	return snapshotOf(s), err
+}
+
+func (a repoAdapter) SnapshotStreams(ctx context.Context, source string, streams []Stream, tags map[string]string, progress func(Progress)) (Snapshot, error) {
+	rs := make([]repo.Stream, len(streams))
+	for i, st := range streams {
+		rs[i] = repo.Stream{Name: st.Name, Open: st.Open}
+	}
+	s, err := a.r.SnapshotStreams(ctx, source, rs, tags, progressOf(progress))
+	return snapshotOf(s), err
+}
+
+func (a repoAdapter) Snapshots(ctx context.Context, source string) ([]Snapshot, error) {
+	ss, err := a.r.Snapshots(ctx, source)
+	out := make([]Snapshot, len(ss))
+	for i, s := range ss {
+		out[i] = snapshotOf(s)
+	}
+	return out, err
+}
+
+func (a repoAdapter) Forget(ctx context.Context, ids []string) error   { return a.r.Forget(ctx, ids) }
+func (a repoAdapter) Maintenance(ctx context.Context, full bool) error { return a.r.Maintenance(ctx, full) }
+func (a repoAdapter) Close(ctx context.Context) error                  { return a.r.Close(ctx) }
+
+func progressOf(p func(Progress)) func(repo.Progress) {
+	if p == nil {
+		return nil
+	}
+	return func(rp repo.Progress) { p(Progress(rp)) }
+}
+
+func snapshotOf(s repo.Snapshot) Snapshot { return Snapshot(s) }
 
 // StateDir is the private directory of destination name's repository state.
 func (w Wiring) StateDir(name string) string {
