@@ -58,6 +58,9 @@ var ErrRunning = errors.New("a run of this backup is already in progress")
 // ErrUnknownJob is returned for a job that the policy in force does not have.
 var ErrUnknownJob = errors.New("no such backup in the policy")
 
+// ErrUnknownDestination is returned for a destination the job does not write to.
+var ErrUnknownDestination = errors.New("no such destination of the backup")
+
 // Stream is one file of a streams snapshot (a database dump, a command's output). Its Read or
 // Close returns an error when its producer failed, so a failed dump is never stored as complete.
 type Stream struct {

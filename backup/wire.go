@@ -84,9 +84,11 @@ func (a repoAdapter) Snapshots(ctx context.Context, source string) ([]Snapshot, 
 	return out, err
 }
 
-func (a repoAdapter) Forget(ctx context.Context, ids []string) error   { return a.r.Forget(ctx, ids) }
-func (a repoAdapter) Maintenance(ctx context.Context, full bool) error { return a.r.Maintenance(ctx, full) }
-func (a repoAdapter) Close(ctx context.Context) error                  { return a.r.Close(ctx) }
+func (a repoAdapter) Forget(ctx context.Context, ids []string) error { return a.r.Forget(ctx, ids) }
+func (a repoAdapter) Maintenance(ctx context.Context, full bool) error {
+	return a.r.Maintenance(ctx, full)
+}
+func (a repoAdapter) Close(ctx context.Context) error { return a.r.Close(ctx) }
 
 func progressOf(p func(Progress)) func(repo.Progress) {
 	if p == nil {

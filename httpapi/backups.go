@@ -18,6 +18,8 @@ type Backups interface {
 	Has(job string) bool
 	// Start starts a run in the background; backup.ErrRunning when one is going on.
 	Start(ctx context.Context, job string, trigger upkeep.BackupTrigger) (int64, error)
+	// Snapshots lists the job's snapshots per destination (only one when destination is set).
+	Snapshots(ctx context.Context, job, destination string) ([]backup.DestinationSnapshots, error)
 }
 
 // BackupHistory reads the stored runs; *sqlite.DB implements it.
@@ -153,5 +155,56 @@ func handleStartBackup(b Backups) http.Handler {
 		url := fmt.Sprintf("/api/v1/backups/%s/runs/%d", job, id)
 		w.Header().Set("Location", url)
 		writeJSON(w, http.StatusAccepted, map[string]any{"id": id, "job": job, "status": upkeep.BackupRunning, "url": url})
+	})
+}
+
+type snapshotJSON struct {
+	ID         string            `json:"id"`
+	Time       time.Time         `json:"time"`
+	EndTime    time.Time         `json:"end_time"`
+	Files      int64             `json:"files"`
+	Dirs       int64             `json:"dirs"`
+	Bytes      int64             `json:"bytes"`
+	BytesAdded int64             `json:"bytes_added"`
+	Tags       map[string]string `json:"tags"`
+	Incomplete string            `json:"incomplete,omitempty"`
+}
+
+type destinationSnapshotsJSON struct {
+	Destination string         `json:"destination"`
+	Snapshots   []snapshotJSON `json:"snapshots"`
+	Error       string         `json:"error,omitempty"`
+}
+
+func handleBackupSnapshots(b Backups) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		job, ok := findBackup(w, r, b)
+		if !ok {
+			return
+		}
+		list, err := b.Snapshots(r.Context(), job, r.URL.Query().Get("destination"))
+		switch {
+		case errors.Is(err, backup.ErrUnknownDestination):
+			writeError(w, http.StatusNotFound, err.Error())
+			return
+		case err != nil:
+			writeError(w, http.StatusServiceUnavailable, "listing snapshots failed")
+			return
+		}
+		out := make([]destinationSnapshotsJSON, 0, len(list))
+		for _, d := range list {
+			dj := destinationSnapshotsJSON{Destination: d.Destination, Snapshots: []snapshotJSON{}}
+			if d.Err != nil {
+				dj.Error = d.Err.Error()
+			}
+			// Newest first, as people read them.
+			for i := len(d.Snapshots) - 1; i >= 0; i-- {
+				s := d.Snapshots[i]
+				dj.Snapshots = append(dj.Snapshots, snapshotJSON{ID: s.ID, Time: s.Time.UTC(), EndTime: s.EndTime.UTC(), Files: s.Files, Dirs: s.Dirs,
+					Bytes: s.Bytes, BytesAdded: s.BytesAdded, Tags: s.Tags, Incomplete: s.Incomplete})
+			}
+			out = append(out, dj)
+		}
+		writeJSON(w, http.StatusOK, out)
 	})
 }

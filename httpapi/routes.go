@@ -45,6 +45,7 @@ func addRoutes(mux *http.ServeMux, cfg Config) {
 		api.Handle("GET /api/v1/backups", handleBackups(cfg))
 		api.Handle("GET /api/v1/backups/{job}/runs", handleBackupRuns(cfg.Backups, cfg.BackupHistory))
 		api.Handle("GET /api/v1/backups/{job}/runs/{id}", handleBackupRun(cfg.Backups, cfg.BackupHistory))
+		api.Handle("GET /api/v1/backups/{job}/snapshots", handleBackupSnapshots(cfg.Backups))
 		api.Handle("POST /api/v1/backups/{job}/run", handleStartBackup(cfg.Backups))
 	}
 	mux.Handle("/api/v1/", requireToken(cfg.Logger, cfg.Store, cfg.Now, true, api))
