@@ -159,6 +159,11 @@ const (
 	EventAcknowledged = "acknowledged"
 	EventUpdate       = "update"
 	EventResolved     = "resolved"
+	// Maintenance notices (package maintenance): a window is coming (notify_before its start,
+	// or when it is created if that is later), has started, has ended.
+	EventMaintenanceScheduled = "maintenance_scheduled"
+	EventMaintenanceStarted   = "maintenance_started"
+	EventMaintenanceEnded     = "maintenance_ended"
 )
 
 // Delivery states of a notification.
@@ -202,6 +207,9 @@ type NotificationPayload struct {
 	Cause      string         `json:"cause,omitempty"`
 	Message    string         `json:"message,omitempty"`
 	At         time.Time      `json:"at"`
+	// Window is the ID of the maintenance window of a maintenance notice (which has no
+	// incident); StartedAt and ResolvedAt are then the window's start and end.
+	Window string `json:"window,omitempty"`
 }
 
 // IncidentTx is the store inside one write transaction that changes incidents and the outbox

@@ -13,6 +13,9 @@ const (
 	StateDegraded State = "degraded" // answering, but slow or close to a limit (certificate expiry, ...)
 	StateDown     State = "down"     // not answering, or answering wrongly
 	StatePaused   State = "paused"   // not checked, by policy
+	// StateMaintenance: inside a maintenance window. Checks keep running and the real state is
+	// tracked underneath; when the window ends the monitor takes its real state again.
+	StateMaintenance State = "maintenance"
 )
 
 // LocalLocation is the location of checks run by the server itself; remote agents report
@@ -64,6 +67,9 @@ type Rollup struct {
 	Checks   int // results in the period, every location
 	Failures int // results that were down
 	Degraded int // results that were degraded
+	// Maintenance counts the results taken while the monitor was in a maintenance window: they
+	// are in Checks but never in Failures or Degraded (planned downtime is no SLA failure).
+	Maintenance int
 	// Latency percentiles (nearest rank) and maximum over the checks that got an answer (up or
 	// degraded): the latency of a failure is mostly its timeout and says nothing about speed.
 	// Zero when no check got an answer.

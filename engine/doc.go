@@ -86,6 +86,15 @@
 // no data, whatever the state was, and after kill -9 a session ends at its last sign of life.
 // A monitor that was down when Upkeep stopped is therefore not "up" while Upkeep was away, nor
 // "down": Upkeep does not know. Unknown time is no data too. Availability is
-// (up + degraded) / (up + degraded + down); paused and no-data time are left out and reported
-// beside it (see Uptime).
+// (up + degraded) / (up + degraded + down); paused, maintenance and no-data time are left out and
+// reported beside it (see Uptime).
+//
+// # Maintenance
+//
+// SetMaintenance puts monitors in maintenance windows (package maintenance decides which, and
+// when). A monitor in a window is recorded as maintenance; its checks go on and its real state is
+// confirmed underneath as always, without transitions. When the window ends the monitor takes its
+// real state again, so one still down is down at that moment. A monitor in maintenance when
+// Upkeep stopped stays in maintenance at start until the windows are applied again; its real
+// state is then unknown until its results confirm one.
 package engine

@@ -97,6 +97,10 @@ type MonitorStatus struct {
 	State   upkeep.State
 	Since   time.Time      // when the monitor entered State; zero for unknown
 	Last    *upkeep.Result // the newest result; nil before the first
+	// Window is the title of the maintenance window the monitor is in (State is maintenance);
+	// Real is then its confirmed state underneath.
+	Window string
+	Real   upkeep.State
 }
 
 // monitor is the engine's record of one monitor. Fields after mu are guarded by Engine.mu.
@@ -111,10 +115,14 @@ type monitor struct {
 	next      time.Time // scheduled slot; zero when not scheduled
 	index     int       // in the schedule heap; -1 when not in it
 
-	state upkeep.State
+	state upkeep.State // the state shown and recorded: maintenance while a window covers it
 	since time.Time
 	last  *upkeep.Result
 	conf  confirmer
+	// real is the confirmed state underneath maintenance; equal to state outside windows.
+	real upkeep.State
+	// window is the title of the maintenance window covering the monitor; empty when none.
+	window string
 }
 
 // Engine runs monitors: it schedules checks, turns results into states and transitions, and
@@ -136,6 +144,11 @@ type Engine struct {
 	sessionEnd   time.Time
 	rawKeep      time.Duration // server.history.raw
 	rollupKeep   time.Duration // server.history.rollups
+	// cover maps the monitors in maintenance to their window's title (SetMaintenance);
+	// coverSet says whether it has been set since start: until then, monitors restored in
+	// maintenance stay there.
+	cover    map[string]string
+	coverSet bool
 
 	wake chan struct{} // tells the scheduler its heap changed
 	pool *pool
@@ -249,7 +262,13 @@ func (e *Engine) Apply(ctx context.Context, p *policy.Policy) error {
 	if !e.loaded {
 		for name, t := range last {
 			if _, ok := e.monitors[name]; !ok {
-				e.monitors[name] = &monitor{name: name, index: -1, state: t.To, since: t.At}
+				m := &monitor{name: name, index: -1, state: t.To, since: t.At, real: t.To}
+				if t.To == upkeep.StateMaintenance {
+					// In a window when Upkeep stopped: the real state is not known any more;
+					// the window decides at the first SetMaintenance whether it still holds.
+					m.real, m.window = upkeep.StateUnknown, "(restored)"
+				}
+				e.monitors[name] = m
 			}
 		}
 		e.loaded = true
@@ -260,13 +279,16 @@ func (e *Engine) Apply(ctx context.Context, p *policy.Policy) error {
 		keep[pm.Name] = true
 		m := e.monitors[pm.Name]
 		if m == nil {
-			m = &monitor{name: pm.Name, index: -1, state: upkeep.StateUnknown}
+			m = &monitor{name: pm.Name, index: -1, state: upkeep.StateUnknown, real: upkeep.StateUnknown}
 			e.monitors[pm.Name] = m
 		}
 		if checks[i].err != nil {
 			errs = append(errs, checks[i].err)
 		}
 		e.configure(m, pm, checks[i].c, checks[i].ev, now)
+		if e.coverSet {
+			e.reconcile(m, now)
+		}
 	}
 	for name, m := range e.monitors {
 		if keep[name] {
@@ -322,6 +344,7 @@ func (e *Engine) configure(m *monitor, pm policy.Monitor, c Checker, ev Evaluato
 	switch {
 	case pm.Paused:
 		e.unschedule(m)
+		m.window = "" // a paused monitor is paused, window or not
 		if m.state != upkeep.StatePaused {
 			e.transition(m, upkeep.StatePaused, now, "paused by policy")
 		}
@@ -373,7 +396,10 @@ func (e *Engine) transition(m *monitor, to upkeep.State, at time.Time, cause str
 	}
 	t := upkeep.Transition{Monitor: m.name, From: m.state, To: to, At: at.UTC(), Cause: cause}
 	m.state, m.since = to, at
-	if to == upkeep.StatePaused || to == upkeep.StateUnknown {
+	if to != upkeep.StateMaintenance {
+		m.real = to
+	}
+	if (to == upkeep.StatePaused || to == upkeep.StateUnknown) && t.From != upkeep.StateMaintenance {
 		m.conf.reset() // set by policy, not by results: runs start again
 	}
 	e.pmu.Lock()
@@ -395,6 +421,9 @@ func (e *Engine) Monitors() []MonitorStatus {
 			continue
 		}
 		s := MonitorStatus{Name: m.name, Service: m.pol.Service, Kind: m.pol.Kind(), State: m.state, Since: m.since}
+		if m.state == upkeep.StateMaintenance {
+			s.Window, s.Real = m.window, m.real
+		}
 		if m.last != nil {
 			r := *m.last
 			s.Last = &r

@@ -26,6 +26,7 @@ type metrics struct {
 // stateValue is the value of upkeep_monitor_state for each state.
 var stateValue = map[upkeep.State]float64{
 	upkeep.StateUnknown: 0, upkeep.StateUp: 1, upkeep.StateDegraded: 2, upkeep.StateDown: 3, upkeep.StatePaused: 4,
+	upkeep.StateMaintenance: 5,
 }
 
 func newMetrics(e *Engine, reg prometheus.Registerer, storeStats func() StoreStats) *metrics {
@@ -103,9 +104,9 @@ func (m *metrics) forget(string) {}
 
 var (
 	stateDesc = prometheus.NewDesc("upkeep_monitor_state",
-		"Confirmed state of the monitor: 0 unknown, 1 up, 2 degraded, 3 down, 4 paused.", []string{"monitor", "service", "kind"}, nil)
+		"Confirmed state of the monitor: 0 unknown, 1 up, 2 degraded, 3 down, 4 paused, 5 maintenance.", []string{"monitor", "service", "kind"}, nil)
 	upDesc = prometheus.NewDesc("upkeep_monitor_up",
-		"1 if the monitor is up or degraded, 0 if down; absent while unknown or paused.", []string{"monitor", "service", "kind"}, nil)
+		"1 if the monitor is up or degraded, 0 if down; absent while unknown, paused or in maintenance.", []string{"monitor", "service", "kind"}, nil)
 )
 
 // monitorCollector produces the per-monitor gauges at scrape time.

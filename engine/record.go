@@ -107,8 +107,8 @@ func (e *Engine) apply(batch []item) {
 			rc := r
 			m.last = &rc
 		}
-		if to, at, ok := m.conf.observe(m.state, r.Outcome, r.Time); ok {
-			e.transition(m, to, at, causeOf(r))
+		if to, at, ok := m.conf.observe(m.real, r.Outcome, r.Time); ok {
+			e.settle(m, to, at, causeOf(r))
 		}
 	}
 	e.mu.Unlock()

@@ -9,7 +9,7 @@ import (
 	"github.com/upkeep-dev/upkeep"
 )
 
-// Uptime is how a monitor spent a window of time [From, To). The five durations add up to
+// Uptime is how a monitor spent a window of time [From, To). The six durations add up to
 // To - From.
 type Uptime struct {
 	From, To time.Time
@@ -21,6 +21,9 @@ type Uptime struct {
 	Degraded time.Duration
 	Down     time.Duration
 	Paused   time.Duration // paused by policy: neither available nor not
+	// Maintenance is time inside maintenance windows: planned, so neither downtime nor
+	// availability; left out of the fraction like paused time.
+	Maintenance time.Duration
 	// NoData is time without a confirmed state: Upkeep was not running (including after a
 	// crash, from the session's last sign of life on), the monitor was new and had no result yet,
 	// had been removed from the policy, or the window reaches into the future. It is never
@@ -95,6 +98,8 @@ func computeUptime(from, to, now time.Time, initial upkeep.State, ts []upkeep.Tr
 			u.Down += covered
 		case upkeep.StatePaused:
 			u.Paused += covered
+		case upkeep.StateMaintenance:
+			u.Maintenance += covered
 		default:
 			u.NoData += covered
 		}

@@ -273,7 +273,8 @@ func handleIncidentReport(inc Incidents) http.Handler {
 type notificationJSON struct {
 	ID            int64      `json:"id"`
 	Key           string     `json:"key"`
-	Incident      int64      `json:"incident"`
+	Incident      int64      `json:"incident"` // 0 for a maintenance notice
+	Window        string     `json:"maintenance_window,omitempty"`
 	Channel       string     `json:"channel"`
 	Event         string     `json:"event"`
 	Step          int        `json:"step"`
@@ -300,7 +301,7 @@ func handleNotifications(inc Incidents) http.Handler {
 		}
 		out := make([]notificationJSON, 0, len(list))
 		for _, n := range list {
-			j := notificationJSON{ID: n.ID, Key: n.Key, Incident: n.Incident, Channel: n.Channel, Event: n.Event, Step: n.Step,
+			j := notificationJSON{ID: n.ID, Key: n.Key, Incident: n.Incident, Window: n.Payload.Window, Channel: n.Channel, Event: n.Event, Step: n.Step,
 				State: n.State, Attempts: n.Attempts, LastError: n.LastError, CreatedAt: n.CreatedAt.UTC(),
 				SentAt: optTime(n.SentAt), FailedAt: optTime(n.FailedAt)}
 			if n.State == upkeep.DeliveryPending {

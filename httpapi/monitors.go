@@ -64,6 +64,10 @@ type monitorJSON struct {
 	Since      *time.Time     `json:"since"`
 	LastResult *resultJSON    `json:"last_result"`
 	Uptime     map[string]any `json:"uptime"` // fraction per window; null where there is no data
+	// Window and RealState are set while the monitor is in maintenance: the window's title
+	// and the state confirmed underneath.
+	Window    string `json:"maintenance_window,omitempty"`
+	RealState string `json:"real_state,omitempty"`
 	// PingURLs are where a heartbeat's job pings (absolute, from server.public_url); only
 	// behind the token, since the URL is the secret.
 	PingURLs []string `json:"ping_urls,omitempty"`
@@ -71,7 +75,8 @@ type monitorJSON struct {
 
 func monitorFrom(ctx context.Context, cfg Config, s engine.MonitorStatus, now time.Time) (monitorJSON, error) {
 	mon := cfg.Monitoring
-	out := monitorJSON{Name: s.Name, Service: s.Service, Kind: s.Kind, State: string(s.State), Uptime: map[string]any{}}
+	out := monitorJSON{Name: s.Name, Service: s.Service, Kind: s.Kind, State: string(s.State), Uptime: map[string]any{},
+		Window: s.Window, RealState: string(s.Real)}
 	if !s.Since.IsZero() {
 		since := s.Since.UTC()
 		out.Since = &since

@@ -48,6 +48,12 @@ func addRoutes(mux *http.ServeMux, cfg Config) {
 		api.Handle("GET /api/v1/backups/{job}/snapshots", handleBackupSnapshots(cfg.Backups))
 		api.Handle("POST /api/v1/backups/{job}/run", handleStartBackup(cfg.Backups))
 	}
+	if cfg.Maintenance != nil {
+		api.Handle("GET /api/v1/maintenance", handleMaintenanceList(cfg.Maintenance, cfg.Now))
+		api.Handle("POST /api/v1/maintenance", handleMaintenanceCreate(cfg.Maintenance, cfg.Now))
+		api.Handle("GET /api/v1/maintenance/{id}", handleMaintenanceGet(cfg.Maintenance, cfg.Now))
+		api.Handle("POST /api/v1/maintenance/{id}/end", handleMaintenanceEnd(cfg.Maintenance, cfg.Now))
+	}
 	mux.Handle("/api/v1/", requireToken(cfg.Logger, cfg.Store, cfg.Now, true, api))
 
 	// Prometheus metrics: public unless server.metrics_auth asks for a token.

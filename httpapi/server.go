@@ -49,6 +49,8 @@ type Config struct {
 	// Backups serves the backups API with BackupHistory (the stored runs); nil: no backups API.
 	Backups       Backups
 	BackupHistory BackupHistory
+	// Maintenance serves the maintenance windows API; nil: none.
+	Maintenance Maintenance
 	// Metrics is gathered for /metrics; nil means no /metrics.
 	Metrics prometheus.Gatherer
 	Version string

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -38,6 +40,8 @@ type EventIncident struct {
 	URL        string
 	AckURL     string
 	Message    string
+	// Window is the ID of the maintenance window a maintenance notice is about (ID is then 0).
+	Window string
 }
 
 // Sender hands an event to one channel.
@@ -320,17 +324,23 @@ func (d *Delivery) deliver(ctx context.Context, n upkeep.Notification) {
 }
 
 func (d *Delivery) event(ctx context.Context, n upkeep.Notification) (Event, error) {
-	u, ack, err := d.m.URLs(ctx, n.Incident, n.CreatedAt)
-	if err != nil {
-		return Event{}, err
-	}
 	p := n.Payload
+	var u, ack string
+	if n.Incident != 0 {
+		var err error
+		if u, ack, err = d.m.URLs(ctx, n.Incident, n.CreatedAt); err != nil {
+			return Event{}, err
+		}
+	} else if p.Window != "" {
+		// A maintenance notice: it links to the window; there is nothing to acknowledge.
+		u = strings.TrimRight(d.m.policy().Server.PublicURL, "/") + "/api/v1/maintenance/" + url.PathEscape(p.Window)
+	}
 	return Event{
 		Kind: n.Event, Key: n.Key, At: p.At, Monitor: p.Monitor, State: p.State, Cause: p.Cause, Step: n.Step,
 		Incident: EventIncident{
 			ID: n.Incident, Title: p.Title, Status: string(p.Status), Impact: string(p.Impact),
 			Services: p.Services, Monitors: p.Monitors, StartedAt: p.StartedAt, ResolvedAt: p.ResolvedAt,
-			URL: u, AckURL: ack, Message: p.Message,
+			URL: u, AckURL: ack, Message: p.Message, Window: p.Window,
 		},
 	}, nil
 }

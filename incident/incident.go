@@ -10,6 +10,12 @@
 // its own. An automatic incident resolves when every monitor in it has recovered; its duration
 // runs from the first failed check (the transition's time) to the first good one.
 //
+// A monitor entering a maintenance window (state maintenance, see package maintenance) opens
+// nothing. An incident it is already failing in stays open and keeps escalating: the outage began
+// before the window. When the window ends, the monitor's real state is applied like any change: a
+// monitor still down opens an incident at that moment (or stays in its open one without a new
+// page), a recovered one resolves its incident.
+//
 // Transitions are read from the store, never only from the engine's subscription: the manager
 // keeps a watermark (the id of the last transition it applied) in the store, updated in the
 // same transaction as the incident changes, and the subscription only wakes it up. So a

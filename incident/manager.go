@@ -227,7 +227,31 @@ func (m *Manager) apply(tx upkeep.IncidentTx, p *policy.Policy, st upkeep.Stored
 	if failing(pm, st.To) {
 		return m.fail(tx, p, open, st, service, now)
 	}
+	if st.To == upkeep.StateMaintenance {
+		return 0, m.maintenance(tx, open, st)
+	}
 	return m.recover(tx, open, st, now)
+}
+
+// maintenance applies a monitor's entering a maintenance window. Maintenance is not an outage:
+// it opens nothing. An incident the monitor is failing in stays open and keeps escalating (its
+// outage began before the window, and people were paged for it); the window is recorded in its
+// timeline. When the window ends, the monitor's real state is applied like any other change: a
+// recovery resolves the incident, a monitor still down stays in it without a new page.
+func (m *Manager) maintenance(tx upkeep.IncidentTx, open []upkeep.Incident, st upkeep.StoredTransition) error {
+	for i := range open {
+		inc := &open[i]
+		if mem := member(inc, st.Monitor); inc.Automatic && mem != nil && mem.Failing {
+			text := fmt.Sprintf("%s entered maintenance", st.Monitor)
+			if st.Cause != "" {
+				text += " (" + st.Cause + ")"
+			}
+			if err := tx.AddUpdate(inc.ID, upkeep.IncidentUpdate{At: st.At, Kind: upkeep.UpdateEvent, Status: inc.Status, Message: text, Author: "upkeep"}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (m *Manager) fail(tx upkeep.IncidentTx, p *policy.Policy, open []upkeep.Incident, st upkeep.StoredTransition, service string, now time.Time) (int, error) {

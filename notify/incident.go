@@ -36,7 +36,7 @@ func ntfyPriority(kind string) int {
 var ntfyTags = map[string][]string{
 	EventDown: {"rotating_light"}, EventDegraded: {"warning"}, EventRecovered: {"white_check_mark"},
 	EventReminder: {"bell"}, EventAcknowledged: {"eyes"}, EventUpdate: {"memo"}, EventResolved: {"white_check_mark"},
-	EventMaintenanceStarted: {"construction"}, EventMaintenanceEnded: {"checkered_flag"},
+	EventMaintenanceScheduled: {"calendar"}, EventMaintenanceStarted: {"construction"}, EventMaintenanceEnded: {"checkered_flag"},
 }
 
 func (s *ntfySender) Send(ctx context.Context, ev Event) error {

@@ -60,20 +60,21 @@ import (
 
 // Event kinds.
 const (
-	EventDown               = "down"                // a monitor is confirmed down: incident opened, or escalated to Step
-	EventDegraded           = "degraded"            // a monitor is confirmed degraded
-	EventRecovered          = "recovered"           // a monitor is up again
-	EventReminder           = "reminder"            // the incident is still unacknowledged
-	EventAcknowledged       = "acknowledged"        // someone acknowledged the incident
-	EventUpdate             = "update"              // the incident has a new update message or status
-	EventResolved           = "resolved"            // the incident is resolved
-	EventMaintenanceStarted = "maintenance_started" // a maintenance window began (Incident describes the window)
-	EventMaintenanceEnded   = "maintenance_ended"   // a maintenance window ended
+	EventDown                 = "down"                  // a monitor is confirmed down: incident opened, or escalated to Step
+	EventDegraded             = "degraded"              // a monitor is confirmed degraded
+	EventRecovered            = "recovered"             // a monitor is up again
+	EventReminder             = "reminder"              // the incident is still unacknowledged
+	EventAcknowledged         = "acknowledged"          // someone acknowledged the incident
+	EventUpdate               = "update"                // the incident has a new update message or status
+	EventResolved             = "resolved"              // the incident is resolved
+	EventMaintenanceScheduled = "maintenance_scheduled" // a maintenance window is coming (Incident describes the window)
+	EventMaintenanceStarted   = "maintenance_started"   // a maintenance window began
+	EventMaintenanceEnded     = "maintenance_ended"     // a maintenance window ended
 )
 
 // EventKinds lists every event kind, in the order of policy.EventKinds.
 var EventKinds = []string{EventDown, EventDegraded, EventRecovered, EventReminder, EventAcknowledged, EventUpdate,
-	EventResolved, EventMaintenanceStarted, EventMaintenanceEnded}
+	EventResolved, EventMaintenanceScheduled, EventMaintenanceStarted, EventMaintenanceEnded}
 
 // Event is something to tell people about. Channels format it themselves: subject, text and
 // HTML from templates, or a provider's own payload.

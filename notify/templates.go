@@ -63,6 +63,13 @@ Incident: {{.}}{{end}}`},
 		`Resolved{{if not .Incident.ResolvedAt.IsZero}}{{if not .Incident.StartedAt.IsZero}} after {{duration .Incident.StartedAt .Incident.ResolvedAt}}{{end}}{{end}}: {{.Incident.Title}}.
 ` + factsText + `{{with .Incident.URL}}
 Incident: {{.}}{{end}}`},
+	EventMaintenanceScheduled: {`[Upkeep] Maintenance planned: {{.Incident.Title}}`,
+		`Planned maintenance {{.Incident.Title}} will start at {{time .Incident.StartedAt}}{{if not .Incident.ResolvedAt.IsZero}} and end at {{time .Incident.ResolvedAt}}{{end}}.{{with .Incident.Services}}
+Services: {{join . ", "}}{{end}}{{with .Incident.Message}}
+
+{{.}}{{end}}
+{{with .Incident.URL}}
+Details: {{.}}{{end}}`},
 	EventMaintenanceStarted: {`[Upkeep] Maintenance started: {{.Incident.Title}}`,
 		`Planned maintenance {{.Incident.Title}} has started{{if not .Incident.ResolvedAt.IsZero}}; it is planned to end at {{time .Incident.ResolvedAt}}{{end}}.{{with .Incident.Services}}
 Services: {{join . ", "}}{{end}}{{with .Incident.Message}}

@@ -435,20 +435,21 @@ func (c *OpsgenieChannel) check(d *decoder, path string) {
 
 // ChannelTemplates replace a channel's default messages, per event.
 type ChannelTemplates struct {
-	Down               *MessageTemplate `yaml:"down" jsonschema:"description=A monitor is confirmed down and an incident opened (or the incident escalated to another step)."`
-	Degraded           *MessageTemplate `yaml:"degraded" jsonschema:"description=A monitor is confirmed degraded (slow\\, outside its limits)."`
-	Recovered          *MessageTemplate `yaml:"recovered" jsonschema:"description=A monitor is up again."`
-	Reminder           *MessageTemplate `yaml:"reminder" jsonschema:"description=The incident is still open and unacknowledged (repeat_every)."`
-	Acknowledged       *MessageTemplate `yaml:"acknowledged" jsonschema:"description=Someone acknowledged the incident."`
-	Update             *MessageTemplate `yaml:"update" jsonschema:"description=The incident has a new update message or status."`
-	Resolved           *MessageTemplate `yaml:"resolved" jsonschema:"description=The incident is resolved."`
-	MaintenanceStarted *MessageTemplate `yaml:"maintenance_started" jsonschema:"description=A maintenance window began."`
-	MaintenanceEnded   *MessageTemplate `yaml:"maintenance_ended" jsonschema:"description=A maintenance window ended."`
+	Down                 *MessageTemplate `yaml:"down" jsonschema:"description=A monitor is confirmed down and an incident opened (or the incident escalated to another step)."`
+	Degraded             *MessageTemplate `yaml:"degraded" jsonschema:"description=A monitor is confirmed degraded (slow\\, outside its limits)."`
+	Recovered            *MessageTemplate `yaml:"recovered" jsonschema:"description=A monitor is up again."`
+	Reminder             *MessageTemplate `yaml:"reminder" jsonschema:"description=The incident is still open and unacknowledged (repeat_every)."`
+	Acknowledged         *MessageTemplate `yaml:"acknowledged" jsonschema:"description=Someone acknowledged the incident."`
+	Update               *MessageTemplate `yaml:"update" jsonschema:"description=The incident has a new update message or status."`
+	Resolved             *MessageTemplate `yaml:"resolved" jsonschema:"description=The incident is resolved."`
+	MaintenanceScheduled *MessageTemplate `yaml:"maintenance_scheduled" jsonschema:"description=A maintenance window will begin (notify_before its start)."`
+	MaintenanceStarted   *MessageTemplate `yaml:"maintenance_started" jsonschema:"description=A maintenance window began."`
+	MaintenanceEnded     *MessageTemplate `yaml:"maintenance_ended" jsonschema:"description=A maintenance window ended."`
 }
 
 // EventKinds are the kinds of events a channel is told about, in the order of ChannelTemplates.
 var EventKinds = []string{"down", "degraded", "recovered", "reminder", "acknowledged", "update", "resolved",
-	"maintenance_started", "maintenance_ended"}
+	"maintenance_scheduled", "maintenance_started", "maintenance_ended"}
 
 // For returns the template set for an event kind, or nil when the channel does not replace it.
 func (t *ChannelTemplates) For(kind string) *MessageTemplate {
@@ -467,6 +468,8 @@ func (t *ChannelTemplates) For(kind string) *MessageTemplate {
 		return t.Update
 	case "resolved":
 		return t.Resolved
+	case "maintenance_scheduled":
+		return t.MaintenanceScheduled
 	case "maintenance_started":
 		return t.MaintenanceStarted
 	case "maintenance_ended":

@@ -174,7 +174,7 @@ func TestChannelsInvalid(t *testing.T) {
 `, []string{
 			`p.yaml:5:23: channels.a.templates.down.subject: invalid template "{{.Incident.Title" (line 1: unclosed action; Go text/template syntax)`,
 			`p.yaml:5:50: channels.a.templates.down.text: invalid template "{{if .Cause}}x" (line 1: unexpected EOF; Go text/template syntax)`,
-			`p.yaml:6:7: channels.a.templates.crashed: unknown key "crashed" (valid keys: down, degraded, recovered, reminder, acknowledged, update, resolved, maintenance_started, maintenance_ended)`,
+			`p.yaml:6:7: channels.a.templates.crashed: unknown key "crashed" (valid keys: down, degraded, recovered, reminder, acknowledged, update, resolved, maintenance_scheduled, maintenance_started, maintenance_ended)`,
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

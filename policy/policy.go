@@ -47,7 +47,7 @@ type Policy struct {
 	Monitors     []Monitor              `yaml:"monitors" policy:"names=monitor" jsonschema:"description=Checks that watch the services. The check settings arrive with the monitoring feature; for now a monitor has a name and a service."`
 	Channels     map[string]Channel     `yaml:"channels" policy:"names=channel" jsonschema:"description=Ways to reach people (e-mail\\, SMS\\, chat\\, push\\, webhooks\\, PagerDuty\\, Opsgenie)\\, keyed by name. Escalations notify them by name."`
 	Escalations  []Escalation           `yaml:"escalations" policy:"names=escalation" jsonschema:"description=Who is told when\\, while an incident lasts."`
-	Maintenance  []Maintenance          `yaml:"maintenance" policy:"names=maintenance window" jsonschema:"description=Planned downtime. The schedule arrives with the incidents feature; for now a window has a name and the services it covers."`
+	Maintenance  []Maintenance          `yaml:"maintenance" policy:"names=maintenance window" jsonschema:"description=Planned maintenance windows\\, one-off or recurring. During a window the monitors it covers show maintenance\\, open no incidents and their time is left out of availability."`
 	StatusPage   *StatusPage            `yaml:"status_page" jsonschema:"description=The public status page."`
 	Destinations map[string]Destination `yaml:"destinations" policy:"names=destination" jsonschema:"description=Places backups are copied to\\, keyed by name. Each holds its own encrypted repository\\, so damage to one copy cannot spread to another."`
 	Backups      []Backup               `yaml:"backups" policy:"names=backup" jsonschema:"description=Scheduled backups of the services' data."`
@@ -96,12 +96,6 @@ type Objectives struct {
 	Availability Percent  `yaml:"availability" jsonschema:"description=Availability target as a percentage\\, e.g. \"99.9%\"."`
 	RPO          Duration `yaml:"rpo" jsonschema:"description=Recovery point objective: how much recent data may be lost\\, e.g. \"1h\"."`
 	RTO          Duration `yaml:"rto" jsonschema:"description=Recovery time objective: how long a recovery may take\\, e.g. \"15m\"."`
-}
-
-// Maintenance is a planned downtime window. Its schedule arrives with the incidents feature.
-type Maintenance struct {
-	Name     string   `yaml:"name" policy:"name" jsonschema:"required,description=Name of the maintenance window."`
-	Services []string `yaml:"services" policy:"ref=service" jsonschema:"description=Names of the services under maintenance."`
 }
 
 // StatusPage is the public status page. Its settings arrive with the status page feature.

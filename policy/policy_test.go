@@ -103,7 +103,7 @@ escalations:
       - {after: 0s, notify: [ops-mail]}
       - {after: 3m, notify: [oncall-sms, ops-mail]}
 maintenance:
-  - {name: db-upgrade, services: [db]}
+  - {name: db-upgrade, services: [db], cron: "0 2 * * 0", duration: 2h}
 status_page:
   title: Acme status
   services: [api, db]
@@ -411,7 +411,7 @@ backups:
 drills:
   - {name: d, backup: c}
 maintenance:
-  - {name: w, services: [api, web]}
+  - {name: w, services: [api, web], cron: "@daily", duration: 1h}
 status_page: {services: [api, web]}
 `,
 			want: []string{

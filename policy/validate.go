@@ -168,6 +168,7 @@ func (d *decoder) check(p *Policy) {
 	d.checkMonitors(p.Monitors)
 	d.checkChannels(p.Channels)
 	d.checkEscalations(p.Escalations)
+	d.checkMaintenance(p.Maintenance)
 	d.checkDestinations(p.Destinations)
 	d.checkBackups(p.Backups)
 	d.addBackupMonitors(p)

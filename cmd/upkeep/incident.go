@@ -298,10 +298,14 @@ func channelSenders(p *policy.Policy) (map[string]incident.Sender, error) {
 			return nil, fmt.Errorf("channel %s: %w", name, err)
 		}
 		out[name] = incident.SenderFunc(func(ctx context.Context, ev incident.Event) error {
+			id := strconv.FormatInt(ev.Incident.ID, 10)
+			if ev.Incident.Window != "" {
+				id = ev.Incident.Window // a maintenance notice is about a window
+			}
 			return s.Send(ctx, notify.Event{
 				Kind: ev.Kind, Key: ev.Key, At: ev.At, Monitor: ev.Monitor, State: ev.State, Cause: ev.Cause, Step: ev.Step,
 				Incident: notify.Incident{
-					ID: strconv.FormatInt(ev.Incident.ID, 10), Title: ev.Incident.Title, Status: ev.Incident.Status,
+					ID: id, Title: ev.Incident.Title, Status: ev.Incident.Status,
 					Impact: ev.Incident.Impact, Services: ev.Incident.Services, Monitors: ev.Incident.Monitors,
 					StartedAt: ev.Incident.StartedAt, ResolvedAt: ev.Incident.ResolvedAt, URL: ev.Incident.URL,
 					AckURL: ev.Incident.AckURL, Message: ev.Incident.Message,

@@ -15,6 +15,7 @@ import (
 	"github.com/upkeep-dev/upkeep/engine"
 	"github.com/upkeep-dev/upkeep/heartbeat"
 	"github.com/upkeep-dev/upkeep/incident"
+	"github.com/upkeep-dev/upkeep/maintenance"
 	"github.com/upkeep-dev/upkeep/policy"
 	"github.com/upkeep-dev/upkeep/store/sqlite"
 )
@@ -60,6 +61,8 @@ type monitoring struct {
 	incidents *incident.Manager
 	delivery  *incident.Delivery
 	senders   atomic.Pointer[map[string]incident.Sender]
+	// maintenance puts monitors in maintenance windows and sends the windows' notices.
+	maintenance *maintenance.Scheduler
 }
 
 func newMonitoring(db *sqlite.DB, dataDir string, logger *slog.Logger, reg prometheus.Registerer) *monitoring {
@@ -86,6 +89,10 @@ func newMonitoring(db *sqlite.DB, dataDir string, logger *slog.Logger, reg prome
 		IsPermanent: isPermanentSendError,
 	})
 	m.senders.Store(&map[string]incident.Sender{})
+	m.maintenance = maintenance.New(maintenance.Config{
+		Store: db, Engine: eng, Logger: logger.With("component", "maintenance"), Notify: m.delivery.Wake,
+		IsOver: func(err error) bool { return errors.Is(err, sqlite.ErrWindowOver) },
+	})
 	return m
 }
 
@@ -109,5 +116,9 @@ func (m *monitoring) apply(ctx context.Context, p *policy.Policy) error {
 	}
 	m.senders.Store(&senders)
 	m.incidents.Apply(p)
+	// After the engine knows the monitors: which of them are in a window now.
+	if err := m.maintenance.Apply(ctx, p); err != nil {
+		return fmt.Errorf("maintenance windows: %w", err)
+	}
 	return nil
 }

@@ -105,13 +105,14 @@ func serve(ctx context.Context, e *env, g *globalFlags, listenFlag string, watch
 	}
 	rt := newReloader(logger, src, load, mon.apply, pol)
 	handler := httpapi.New(httpapi.Config{
-		Logger:     logger,
-		Store:      db,
-		Runtime:    rt,
-		Monitoring: mon.engine,
-		Heartbeats: mon.heartbeats,
-		Incidents:  mon.incidents,
-		Backups:    mon.backups,
+		Logger:      logger,
+		Store:       db,
+		Runtime:     rt,
+		Monitoring:  mon.engine,
+		Heartbeats:  mon.heartbeats,
+		Incidents:   mon.incidents,
+		Maintenance: mon.maintenance,
+		Backups:     mon.backups,
 		// The backups API reads the runs from the store.
 		BackupHistory: db,
 		Metrics:       reg,
@@ -144,9 +145,10 @@ func serve(ctx context.Context, e *env, g *globalFlags, listenFlag string, watch
 	go func() {
 		defer close(incidentsDone)
 		var wg sync.WaitGroup
-		wg.Add(2)
+		wg.Add(3)
 		go func() { defer wg.Done(); _ = mon.incidents.Run(runCtx, mon.engine) }()
 		go func() { defer wg.Done(); _ = mon.delivery.Run(runCtx) }()
+		go func() { defer wg.Done(); _ = mon.maintenance.Run(runCtx) }()
 		wg.Wait()
 	}()
 	defer func() { cancel(); <-incidentsDone }()

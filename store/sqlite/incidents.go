@@ -144,7 +144,7 @@ func (t *incidentTx) Enqueue(n upkeep.Notification) (bool, error) {
 	}
 	res, err := t.tx.Exec(`INSERT INTO outbox (key, incident, channel, event, step, payload, state, next_attempt_at, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (key) DO NOTHING`,
-		n.Key, n.Incident, n.Channel, n.Event, n.Step, string(payload), millis(next), millis(created))
+		n.Key, sql.NullInt64{Int64: n.Incident, Valid: n.Incident != 0}, n.Channel, n.Event, n.Step, string(payload), millis(next), millis(created))
 	if err != nil {
 		return false, fmt.Errorf("enqueue notification %s: %w", n.Key, err)
 	}
@@ -342,7 +342,8 @@ func loadMembers(ctx context.Context, q querier, incs []*upkeep.Incident) error 
 	return nil
 }
 
-const outboxColumns = `id, key, incident, channel, event, step, payload, state, attempts, next_attempt_at,
+// outboxColumns reads a maintenance notice's missing incident as 0.
+const outboxColumns = `id, key, coalesce(incident, 0), channel, event, step, payload, state, attempts, next_attempt_at,
 	last_error, created_at, sent_at, failed_at`
 
 func scanNotification(s scanner) (upkeep.Notification, error) {

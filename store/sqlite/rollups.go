@@ -40,7 +40,7 @@ func (db *DB) Rollups(ctx context.Context, monitor string, span time.Duration, f
 	}
 	lo, hi := rangeMillis(from, to)
 	rows, err := db.readDB.QueryContext(ctx, `
-		SELECT start, checks, failures, degraded, latency_p50, latency_p95, latency_max FROM rollups
+		SELECT start, checks, failures, degraded, maintenance, latency_p50, latency_p95, latency_max FROM rollups
 		WHERE monitor = (SELECT id FROM monitors WHERE name = ?) AND span = ? AND start >= ? AND start < ?
 		ORDER BY start`, monitor, code, lo, hi)
 	if err != nil {
@@ -52,7 +52,7 @@ func (db *DB) Rollups(ctx context.Context, monitor string, span time.Duration, f
 		r := upkeep.Rollup{Monitor: monitor, Span: span}
 		var start int64
 		var p50, p95, pmax sql.NullInt64
-		if err := rows.Scan(&start, &r.Checks, &r.Failures, &r.Degraded, &p50, &p95, &pmax); err != nil {
+		if err := rows.Scan(&start, &r.Checks, &r.Failures, &r.Degraded, &r.Maintenance, &p50, &p95, &pmax); err != nil {
 			return nil, fmt.Errorf("rollups of %q: %w", monitor, err)
 		}
 		r.Start = fromMillis(start)
@@ -126,14 +126,14 @@ func (db *DB) RollUp(ctx context.Context, now time.Time) (int, error) {
 		err := db.Write(ctx, func(tx *sql.Tx) error {
 			if len(rows) > 0 {
 				stmt, err := tx.Prepare(`INSERT OR REPLACE INTO rollups
-					(monitor, span, start, checks, failures, degraded, latency_p50, latency_p95, latency_max)
-					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+					(monitor, span, start, checks, failures, degraded, maintenance, latency_p50, latency_p95, latency_max)
+					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 				if err != nil {
 					return err
 				}
 				defer stmt.Close()
 				for _, r := range rows {
-					if _, err := stmt.Exec(r.monitor, r.span, r.start, r.checks, r.failures, r.degraded, r.p50, r.p95, r.max); err != nil {
+					if _, err := stmt.Exec(r.monitor, r.span, r.start, r.checks, r.failures, r.degraded, r.maintenance, r.p50, r.p95, r.max); err != nil {
 						return err
 					}
 				}
@@ -181,17 +181,19 @@ type rollupRow struct {
 	span                       string
 	start                      int64
 	checks, failures, degraded int
+	maintenance                int
 	p50, p95, max              sql.NullInt64
 }
 
 // bucket accumulates one period's results.
 type bucket struct {
 	checks, failures, degraded int
+	maintenance                int
 	latencies                  []int64
 }
 
 func (b *bucket) row(monitor int64, span string, start int64) rollupRow {
-	r := rollupRow{monitor: monitor, span: span, start: start, checks: b.checks, failures: b.failures, degraded: b.degraded}
+	r := rollupRow{monitor: monitor, span: span, start: start, checks: b.checks, failures: b.failures, degraded: b.degraded, maintenance: b.maintenance}
 	if n := len(b.latencies); n > 0 {
 		slices.Sort(b.latencies)
 		rank := func(p int) sql.NullInt64 { // nearest rank: the ceil(p/100 * n)-th value
@@ -204,8 +206,22 @@ func (b *bucket) row(monitor int64, span string, start int64) rollupRow {
 }
 
 // rollupMonitor reads monitor's results in [lo, hourEnd) and returns the rollups of the hours in
-// [hourFrom, hourEnd) and the days in [dayFrom, dayEnd) that have results.
+// [hourFrom, hourEnd) and the days in [dayFrom, dayEnd) that have results. Results taken while
+// the monitor was in maintenance count as checks and as maintenance, never as failures or
+// degraded.
 func (db *DB) rollupMonitor(ctx context.Context, monitor, lo, hourFrom, hourEnd, dayFrom, dayEnd int64) ([]rollupRow, error) {
+	spans, err := db.maintenanceSpans(ctx, monitor, lo, hourEnd)
+	if err != nil {
+		return nil, err
+	}
+	inMaintenance := func(t int64) bool {
+		for _, s := range spans {
+			if t >= s[0] && t < s[1] {
+				return true
+			}
+		}
+		return false
+	}
 	rows, err := db.readDB.QueryContext(ctx, "SELECT time, latency_us, outcome FROM results WHERE monitor = ? AND time >= ? AND time < ? ORDER BY time",
 		monitor, lo, hourEnd)
 	if err != nil {
@@ -215,13 +231,20 @@ func (db *DB) rollupMonitor(ctx context.Context, monitor, lo, hourFrom, hourEnd,
 	const hourMs, dayMs = int64(time.Hour / time.Millisecond), int64(Day / time.Millisecond)
 	hours := map[int64]*bucket{}
 	days := map[int64]*bucket{}
-	add := func(m map[int64]*bucket, start int64, latency int64, outcome int) {
+	add := func(m map[int64]*bucket, start int64, latency int64, outcome int, maint bool) {
 		b := m[start]
 		if b == nil {
 			b = &bucket{}
 			m[start] = b
 		}
 		b.checks++
+		if maint {
+			b.maintenance++
+			if outcome != outcomeDown {
+				b.latencies = append(b.latencies, latency)
+			}
+			return
+		}
 		switch outcome {
 		case outcomeDown:
 			b.failures++
@@ -237,11 +260,12 @@ func (db *DB) rollupMonitor(ctx context.Context, monitor, lo, hourFrom, hourEnd,
 		if err := rows.Scan(&t, &latency, &outcome); err != nil {
 			return nil, err
 		}
+		maint := len(spans) > 0 && inMaintenance(t)
 		if t >= hourFrom {
-			add(hours, floorDiv(t, hourMs)*hourMs, latency, outcome)
+			add(hours, floorDiv(t, hourMs)*hourMs, latency, outcome, maint)
 		}
 		if t >= dayFrom && t < dayEnd {
-			add(days, floorDiv(t, dayMs)*dayMs, latency, outcome)
+			add(days, floorDiv(t, dayMs)*dayMs, latency, outcome, maint)
 		}
 	}
 	if err := rows.Err(); err != nil {
