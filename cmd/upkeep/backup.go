@@ -134,15 +134,8 @@ func printBackups(w io.Writer, rows []backupRow, now time.Time) error {
 }
 
 func backupRun(ctx context.Context, e *env, g *globalFlags, api *apiFlags, job string) error {
-	src, err := resolvePolicySource(e, g)
+	p, src, err := loadPolicy(e, g)
 	if err != nil {
-		return err
-	}
-	p, err := src.load(e)
-	if err != nil {
-		return policyError(src, err)
-	}
-	if err := resolveOverrides(e, g, "").apply(p); err != nil {
 		return err
 	}
 	if p.Backup(job) == nil {

@@ -1,15 +1,11 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/upkeep-dev/upkeep/backup"
-	"github.com/upkeep-dev/upkeep/policy"
 )
 
 // backupPolicy writes a policy with one files backup of dir/src to a path destination.
@@ -43,34 +39,31 @@ func TestBackupRunWithoutServer(t *testing.T) {
 		!strings.Contains(out, "second: snapshot ") || !strings.Contains(out, "backup files succeeded in") {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
-	// The snapshot holds the files.
-	p, err := policy.Load(filepath.Join(dir, "upkeep.yaml"), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
-	if err != nil {
-		t.Fatal(err)
+	// upkeep snapshots lists it at both destinations; upkeep restore brings the tree back.
+	code, out, errOut = runCLI(t, env, "snapshots", "files")
+	if code != 0 || strings.Count(out, "\n") != 3 || !strings.Contains(out, "onsite") || !strings.Contains(out, "second") {
+		t.Fatalf("snapshots: %d\n%s\n%s", code, out, errOut)
 	}
-	w := backup.Wiring{DataDir: filepath.Join(dir, "data")}
-	r, err := w.OpenRepo(context.Background(), "second", p.Destinations["second"], true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close(context.Background())
-	snaps, err := r.Snapshots(context.Background(), "files")
-	if err != nil || len(snaps) != 1 || snaps[0].Files != 2 {
-		t.Fatalf("snapshots %+v %v", snaps, err)
+	var rows []snapshotsRow
+	code, out, _ = runCLI(t, env, "snapshots", "files", "--destination", "second", "--json")
+	if err := json.Unmarshal([]byte(out), &rows); code != 0 || err != nil || len(rows) != 1 || len(rows[0].Snapshots) != 1 || rows[0].Snapshots[0].Files != 2 {
+		t.Fatalf("snapshots --json: %d %v %s", code, err, out)
 	}
 	target := filepath.Join(dir, "restored")
-	if err := r.RestoreFiles(context.Background(), snaps[0].ID, target, nil); err != nil {
-		t.Fatal(err)
+	code, out, errOut = runCLI(t, env, "restore", "files", "--snapshot", rows[0].Snapshots[0].ID[:8], "--destination", "second", "--to", target)
+	if code != 0 || !strings.Contains(out, "restored 2 files") {
+		t.Fatalf("restore: %d\n%s\n%s", code, out, errOut)
 	}
-	var found []string
-	_ = filepath.Walk(target, func(path string, info os.FileInfo, err error) error {
-		if err == nil && !info.IsDir() {
-			found = append(found, info.Name())
+	for name, want := range map[string]string{"a.txt": "alpha", "sub/b.txt": strings.Repeat("beta ", 1000)} {
+		if got, err := os.ReadFile(filepath.Join(target, name)); err != nil || string(got) != want {
+			t.Errorf("restored %s: %q %v", name, got, err)
 		}
-		return nil
-	})
-	if strings.Join(found, ",") != "a.txt,b.txt" {
-		t.Errorf("restored %v", found)
+	}
+	if code, _, errOut := runCLI(t, env, "restore", "files", "--to", target); code != 1 || !strings.Contains(errOut, "is not empty; give --force") {
+		t.Errorf("restore into a non-empty target: %d %s", code, errOut)
+	}
+	if code, _, errOut := runCLI(t, env, "restore", "files", "--at", "2000-01-01 00:00", "--to", filepath.Join(dir, "old")); code != 1 || !strings.Contains(errOut, "no snapshot of files taken at or before 2000-01-01T00:00:00Z") {
+		t.Errorf("restore --at before any snapshot: %d %s", code, errOut)
 	}
 
 	// --json prints the run; a wrong password fails that destination only: partial, exit 2.
@@ -108,6 +101,11 @@ func TestBackupRunThroughServer(t *testing.T) {
 	code, out, errOut = runCLI(t, env, "backup", "list")
 	if code != 0 || !strings.Contains(out, "files") || !strings.Contains(out, "UP") || !strings.Contains(out, "succeeded") {
 		t.Errorf("list: %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut = runCLI(t, env, "snapshots", "files", "--json")
+	var rows []snapshotsRow
+	if err := json.Unmarshal([]byte(out), &rows); code != 0 || err != nil || len(rows) != 2 || len(rows[0].Snapshots) != 1 || len(rows[1].Snapshots) != 1 {
+		t.Errorf("snapshots through the server: %d %v\n%s\n%s", code, err, out, errOut)
 	}
 	code, out, _ = runCLI(t, env, "status")
 	if code != 0 || !strings.Contains(out, "backup") {

@@ -13,12 +13,14 @@ import (
 func newBackups(db *sqlite.DB, dir string, eng *engine.Engine, logger *slog.Logger) *backup.Service {
 	w := backup.Wiring{DataDir: dir}
 	cfg := backup.Config{
-		Store:     db,
 		DataDir:   dir,
 		Open:      w.Open,
 		Streams:   w.Streams,
 		Retention: w.Retention(),
 		Logger:    logger.With("component", "backups"),
+	}
+	if db != nil {
+		cfg.Store = db
 	}
 	if eng != nil {
 		cfg.Ingest = eng

@@ -34,6 +34,8 @@ quick-start policy. The data directory is --data, else $UPKEEP_DATA, else server
 		newStatusCmd(e, g),
 		newIncidentCmd(e, g),
 		newBackupCmd(e, g),
+		newSnapshotsCmd(e, g),
+		newRestoreCmd(e, g),
 		newMaintenanceCmd(e, g),
 	)
 	return root
