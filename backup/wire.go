@@ -2,9 +2,8 @@ package backup
 
 // The seam between the runner and the packages that do the work: backup/repo (kopia
 // repositories), backup/source (database dumps, command output) and backup/retention (the keep
-// rules). backup/repo is wired; backup/source and backup/retention were written beside this
-// package and are wired here once they are on main (until then, jobs with a non-files source
-// fail saying so, and every snapshot is kept).
+// rules). The runner knows them only through Repository, StreamsFunc and RetentionFunc, so its
+// tests use in-memory fakes; Wiring is the real thing.
 
 import (
 	"bufio"
@@ -14,8 +13,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/upkeep-dev/upkeep/backup/repo"
+	"github.com/upkeep-dev/upkeep/backup/retention"
+	"github.com/upkeep-dev/upkeep/backup/source"
 	"github.com/upkeep-dev/upkeep/policy"
 )
 
@@ -106,11 +108,54 @@ func (w Wiring) StateDir(name string) string {
 
 // Streams produces the streams of a non-files source.
 func (w Wiring) Streams(ctx context.Context, b *policy.Backup) ([]Stream, error) {
-	return nil, fmt.Errorf("%s sources are not part of this build yet (backup/source is not wired into package backup)", b.Source())
+	var (
+		ss  []source.Stream
+		err error
+	)
+	switch {
+	case b.Postgres != nil:
+		ss, err = source.Postgres(ctx, b.Postgres.DSN.Reveal(), source.PostgresOptions{Databases: b.Postgres.Databases, Exclude: b.Postgres.Exclude})
+	case b.MySQL != nil:
+		ss, err = source.MySQL(ctx, b.MySQL.DSN.Reveal(), source.MySQLOptions{Databases: b.MySQL.Databases})
+	case b.SQLite != nil:
+		ss, err = source.SQLite(ctx, b.SQLite.Path)
+	case b.Command != nil:
+		ss, err = source.Command(ctx, source.CommandSpec{Argv: b.Command.Run.Argv, Shell: b.Command.Run.Shell, Name: b.Command.Name,
+			Env: []string{"UPKEEP_BACKUP_JOB=" + b.Name}})
+	default:
+		return nil, fmt.Errorf("backup %q has no stream source", b.Name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Stream, len(ss))
+	for i, st := range ss {
+		out[i] = Stream(st)
+	}
+	return out, nil
 }
 
-// Retention returns nil until backup/retention is wired: every snapshot is kept.
-func (w Wiring) Retention() RetentionFunc { return nil }
+// Retention returns the keep rules of backup/retention (restic's forget --keep-* rules).
+func (w Wiring) Retention() RetentionFunc { return forgetByRules }
+
+func forgetByRules(keep policy.Keep, snaps []Snapshot, _ time.Time, loc *time.Location) []string {
+	rules := retention.Rules{Last: keep.Last, Hourly: keep.Hourly, Daily: keep.Daily, Weekly: keep.Weekly,
+		Monthly: keep.Monthly, Yearly: keep.Yearly, Within: keep.Within.Duration}
+	if rules.IsZero() {
+		return nil
+	}
+	rs := make([]retention.Snapshot, len(snaps))
+	for i, s := range snaps {
+		rs[i] = retention.Snapshot{ID: s.ID, Time: s.Time}
+	}
+	var forget []string
+	for _, d := range retention.Apply(rules, rs, loc) {
+		if !d.Keep {
+			forget = append(forget, d.Snapshot.ID)
+		}
+	}
+	return forget
+}
 
 // DestinationPassword returns the repository password of d: its password (from the
 // environment), or the first line of its password file. The error never contains the password.

@@ -15,6 +15,8 @@ import (
 
 	"github.com/upkeep-dev/upkeep/backup"
 	"github.com/upkeep-dev/upkeep/backup/repo"
+	"github.com/upkeep-dev/upkeep/backup/restore"
+	"github.com/upkeep-dev/upkeep/policy"
 )
 
 type restoreFlags struct {
@@ -22,6 +24,7 @@ type restoreFlags struct {
 	to, toPostgres, toMySQL   string
 	toSQLite                  string
 	force                     bool
+	rename                    map[string]string
 }
 
 func newRestoreCmd(e *env, g *globalFlags) *cobra.Command {
@@ -36,8 +39,9 @@ job's destinations that has it. Every byte is read from the destination (no loca
 
 --to PATH writes a files backup's tree under PATH (contents, modes, modification times, symbolic
 links), or a database or command backup's files (the dumps as they were taken). PATH must be empty
-or missing unless --force is given. Database restores (--to-postgres, --to-mysql, --to-sqlite) load
-the dumps into a database.
+or missing unless --force is given. --to-postgres, --to-mysql and --to-sqlite load a database
+backup's dumps into a server or file (see docs/backups.md, "Restoring databases"); a target that
+holds data is refused unless --force is given, which replaces it.
 
 This command works on this machine, with or without "upkeep serve" running.`,
 		Args: cobra.ExactArgs(1),
@@ -54,6 +58,7 @@ This command works on this machine, with or without "upkeep serve" running.`,
 	fl.StringVar(&f.toMySQL, "to-mysql", "", "restore the MySQL/MariaDB dumps into the server of this DSN")
 	fl.StringVar(&f.toSQLite, "to-sqlite", "", "restore the SQLite database to this file")
 	fl.BoolVar(&f.force, "force", false, "overwrite a non-empty target")
+	fl.StringToStringVar(&f.rename, "rename", nil, "restore database OLD of the backup as NEW (OLD=NEW; --to-postgres, --to-mysql)")
 	return cmd
 }
 
@@ -85,8 +90,12 @@ func restoreRun(ctx context.Context, e *env, g *globalFlags, job string, f resto
 	if b == nil {
 		return fmt.Errorf("policy %s has no backup named %q", src, job)
 	}
-	if f.toPostgres != "" || f.toMySQL != "" || f.toSQLite != "" {
-		return errors.New("database restores are not part of this build yet (backup/restore is not wired in); use --to PATH to get the dump files")
+	if f.to == "" && b.Files != nil {
+		return fmt.Errorf("backup %q is a files backup: restore it with --to PATH", job)
+	}
+	if f.toPostgres != "" && b.Postgres == nil || f.toMySQL != "" && b.MySQL == nil || f.toSQLite != "" && b.SQLite == nil {
+		return fmt.Errorf("backup %q is a %s backup: restore it with --to PATH%s", job, b.Source(), map[string]string{
+			policy.SourcePostgres: " or --to-postgres DSN", policy.SourceMySQL: " or --to-mysql DSN", policy.SourceSQLite: " or --to-sqlite PATH"}[b.Source()])
 	}
 	dests := b.To
 	if f.destination != "" {
@@ -95,8 +104,10 @@ func restoreRun(ctx context.Context, e *env, g *globalFlags, job string, f resto
 		}
 		dests = []string{f.destination}
 	}
-	if err := checkTarget(f.to, f.force); err != nil {
-		return err
+	if f.to != "" {
+		if err := checkTarget(f.to, f.force); err != nil {
+			return err
+		}
 	}
 
 	w := backup.Wiring{DataDir: p.Server.DataDir}
@@ -113,13 +124,9 @@ func restoreRun(ctx context.Context, e *env, g *globalFlags, job string, f resto
 			errs = append(errs, fmt.Errorf("%s: %w", d, err))
 			continue
 		}
-		fmt.Fprintf(e.stdout, "restoring snapshot %s of %s (taken %s) from %s into %s\n", snap.ID, job, snap.Time.Local().Format("2006-01-02 15:04:05"), d, f.to)
+		fmt.Fprintf(e.stdout, "restoring snapshot %s of %s (taken %s) from %s\n", snap.ID, job, snap.Time.Local().Format("2006-01-02 15:04:05"), d)
 		start := time.Now()
-		if b.Files != nil {
-			err = r.RestoreFiles(ctx, snap.ID, f.to, nil)
-		} else {
-			err = restoreEntries(ctx, r, snap.ID, f.to)
-		}
+		err = restoreSnapshot(ctx, r, snap.ID, b, f)
 		if cerr := r.Close(context.WithoutCancel(ctx)); err == nil && cerr != nil {
 			err = cerr
 		}
@@ -130,6 +137,31 @@ func restoreRun(ctx context.Context, e *env, g *globalFlags, job string, f resto
 		return nil
 	}
 	return fmt.Errorf("nothing restored: %w", errors.Join(errs...))
+}
+
+// restoreSnapshot restores snapshot id of backup b to the target of f.
+func restoreSnapshot(ctx context.Context, r *repo.Repo, id string, b *policy.Backup, f restoreFlags) error {
+	if f.to != "" {
+		if b.Files != nil {
+			return r.RestoreFiles(ctx, id, f.to, nil)
+		}
+		return restoreEntries(ctx, r, id, f.to)
+	}
+	names, err := r.Entries(ctx, id)
+	if err != nil {
+		return err
+	}
+	open := func(ctx context.Context, name string) (io.ReadCloser, error) { return r.OpenEntry(ctx, id, name) }
+	o := restore.Options{Force: f.force, Rename: f.rename}
+	switch {
+	case f.toPostgres != "":
+		err = restore.Postgres(ctx, f.toPostgres, names, open, o)
+	case f.toMySQL != "":
+		err = restore.MySQL(ctx, f.toMySQL, names, open, o)
+	default:
+		err = restore.SQLite(ctx, f.toSQLite, names, open, o)
+	}
+	return err
 }
 
 // parseAt reads --at: RFC 3339, or "2006-01-02 15:04[:05]" in UTC.
