@@ -23,7 +23,7 @@ type restoreFlags struct {
 	snapshot, at, destination string
 	to, toPostgres, toMySQL   string
 	toSQLite                  string
-	force                     bool
+	force, globals, noOwner   bool
 	rename                    map[string]string
 }
 
@@ -58,6 +58,8 @@ This command works on this machine, with or without "upkeep serve" running.`,
 	fl.StringVar(&f.toMySQL, "to-mysql", "", "restore the MySQL/MariaDB dumps into the server of this DSN")
 	fl.StringVar(&f.toSQLite, "to-sqlite", "", "restore the SQLite database to this file")
 	fl.BoolVar(&f.force, "force", false, "overwrite a non-empty target")
+	fl.BoolVar(&f.globals, "globals", false, "--to-postgres: also restore globals.sql (roles, tablespaces)")
+	fl.BoolVar(&f.noOwner, "no-owner", false, "--to-postgres: restore without owners and privileges (everything belongs to the restoring role)")
 	fl.StringToStringVar(&f.rename, "rename", nil, "restore database OLD of the backup as NEW (OLD=NEW; --to-postgres, --to-mysql)")
 	return cmd
 }
@@ -152,7 +154,7 @@ func restoreSnapshot(ctx context.Context, r *repo.Repo, id string, b *policy.Bac
 		return err
 	}
 	open := func(ctx context.Context, name string) (io.ReadCloser, error) { return r.OpenEntry(ctx, id, name) }
-	o := restore.Options{Force: f.force, Rename: f.rename}
+	o := restore.Options{Force: f.force, Rename: f.rename, Globals: f.globals, NoOwner: f.noOwner}
 	switch {
 	case f.toPostgres != "":
 		err = restore.Postgres(ctx, f.toPostgres, names, open, o)
