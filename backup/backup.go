@@ -103,7 +103,19 @@ type Repository interface {
 	Forget(ctx context.Context, ids []string) error
 	// Maintenance frees the space of forgotten snapshots.
 	Maintenance(ctx context.Context, full bool) error
+	// Verify checks the repository and re-reads a fraction (0 to 1) of the content; a damaged
+	// repository gives an error and the problems in the report.
+	Verify(ctx context.Context, readData float64) (VerifyReport, error)
 	Close(ctx context.Context) error
+}
+
+// VerifyReport is what Verify checked and found.
+type VerifyReport struct {
+	Snapshots int
+	Objects   int64
+	ReadFiles int64
+	ReadBytes int64
+	Errors    []string
 }
 
 // OpenFunc opens (creating it if the destination is empty) the repository of destination name.
@@ -188,6 +200,10 @@ type job struct {
 
 	since   time.Time // when this process started watching the job
 	next    time.Time // the next scheduled run; zero: not scheduled
+	// The job's verify and maintenance schedules (nil: none) and their next slots.
+	verifySched, maintSched *cron.Schedule
+	nextVerify, nextMaint   time.Time
+	verifying, maintaining  bool // a scheduled verification or maintenance is going on
 	running int64     // the id of the run in progress; 0 when none
 	// lastStart is the start (or slot) of the newest run, missed slots excluded: the next run is
 	// due after it.
@@ -234,6 +250,17 @@ func (s *Service) Apply(_ context.Context, p *policy.Policy) error {
 			j.next = time.Time{} // recomputed by the scheduler
 		}
 		j.pol, j.sched, j.loc = b, sched, sched.Location()
+		j.verifySched, j.maintSched, j.nextVerify, j.nextMaint = nil, nil, time.Time{}, time.Time{}
+		if b.Verify != nil {
+			if j.verifySched, err = cron.Parse(b.Verify.Schedule, j.loc); err != nil {
+				errs = append(errs, fmt.Errorf("backup %q: verify schedule: %w", b.Name, err))
+			}
+		}
+		if b.Maintenance != nil {
+			if j.maintSched, err = cron.Parse(b.Maintenance.Schedule, j.loc); err != nil {
+				errs = append(errs, fmt.Errorf("backup %q: maintenance schedule: %w", b.Name, err))
+			}
+		}
 		jobs[b.Name] = j
 	}
 	s.jobs = jobs

@@ -368,3 +368,40 @@ backups:
 		t.Errorf("jobs %+v", st)
 	}
 }
+
+func TestScheduledVerifyAndMaintenance(t *testing.T) {
+	f := newFixture(t, dests+`
+backups:
+  - name: app
+    files: {paths: [/srv]}
+    schedule: "0 6 * * *"
+    to: [onsite, offsite]
+    verify: {schedule: "30 5 * * *", read_data: "10%"}
+    maintenance: {schedule: "30 5 * * *"}
+`, t0)
+	f.repos.corrupt["offsite"] = errors.New("snapshot app@2026-11-22: /srv/x: content is in pack p1, which is missing")
+	f.run()
+	f.clock.BlockUntil(1)
+	f.clock.Advance(30 * time.Minute) // 05:30: verification and maintenance of both destinations
+	r := <-f.in.ch
+	if r.Monitor != "app" || r.Outcome != upkeep.StateDown || !strings.Contains(r.Error, "verification failed: offsite: snapshot app@2026-11-22: /srv/x: content is in pack p1, which is missing") {
+		t.Errorf("monitoring got %+v", r)
+	}
+	for {
+		f.repos.mu.Lock()
+		done := f.repos.maint["onsite"] == 1 && f.repos.maint["offsite"] == 1 && f.repos.verified["onsite"] == 1
+		f.repos.mu.Unlock()
+		if done {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// On demand, for one destination.
+	res, err := f.svc.Verify(t.Context(), "app", "onsite", 0.1)
+	if err != nil || len(res) != 1 || res[0].Err != nil || res[0].Destination != "onsite" {
+		t.Errorf("verify onsite: %+v %v", res, err)
+	}
+	if _, err := f.svc.Verify(t.Context(), "app", "elsewhere", 0); !errors.Is(err, ErrUnknownDestination) {
+		t.Errorf("unknown destination: %v", err)
+	}
+}

@@ -33,13 +33,15 @@ type memRepos struct {
 	started  chan string           // receives the destination of every snapshot that starts
 	forgot   map[string][]string   // destination -> ids forgotten
 	maint    map[string]int        // destination -> maintenance runs
+	verified map[string]int        // destination -> verifications
+	corrupt  map[string]error      // destination -> what Verify finds
 	seq      int
 	openedBy []string
 }
 
 func newMemRepos(c *fakeclock.Clock) *memRepos {
 	return &memRepos{clock: c, snaps: map[string][]Snapshot{}, data: map[string][]byte{}, fail: map[string]error{},
-		forgot: map[string][]string{}, maint: map[string]int{}, started: make(chan string, 100)}
+		forgot: map[string][]string{}, maint: map[string]int{}, verified: map[string]int{}, corrupt: map[string]error{}, started: make(chan string, 100)}
 }
 
 func (m *memRepos) open(_ context.Context, name string, _ policy.Destination) (Repository, error) {
@@ -142,6 +144,16 @@ func (r *memRepo) Maintenance(context.Context, bool) error {
 }
 
 func (r *memRepo) Close(context.Context) error { return nil }
+
+func (r *memRepo) Verify(context.Context, float64) (VerifyReport, error) {
+	r.m.mu.Lock()
+	defer r.m.mu.Unlock()
+	r.m.verified[r.dest]++
+	if err := r.m.corrupt[r.dest]; err != nil {
+		return VerifyReport{Errors: []string{err.Error()}}, err
+	}
+	return VerifyReport{Snapshots: len(r.m.snaps[r.dest])}, nil
+}
 
 func (m *memRepos) snapshotIDs(dest string) []string {
 	m.mu.Lock()

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/upkeep-dev/upkeep"
+	"github.com/upkeep-dev/upkeep/heartbeat/cron"
 	"github.com/upkeep-dev/upkeep/policy"
 )
 
@@ -115,9 +116,13 @@ func (s *Service) dispatch(ctx context.Context) time.Duration {
 		slot time.Time
 	}
 	var starts []start
+	var tasks []func()
 	wait := time.Hour
 	s.mu.Lock()
 	for _, j := range s.jobs {
+		d, due := s.dueTasks(ctx, j, now)
+		wait = min(wait, d)
+		tasks = append(tasks, due...)
 		if j.next.IsZero() {
 			// Slots before now are catch-up's business (startup), not the scheduler's.
 			j.next = j.sched.Next(now)
@@ -137,7 +142,62 @@ func (s *Service) dispatch(ctx context.Context) time.Duration {
 	for _, st := range starts {
 		s.startScheduled(ctx, st.name, upkeep.TriggerSchedule, st.slot)
 	}
+	for _, task := range tasks {
+		s.runs.Add(1)
+		go func() {
+			defer s.runs.Done()
+			task()
+		}()
+	}
 	return max(wait, 0)
+}
+
+// dueTasks returns the job's scheduled verification and maintenance that are due at now, and
+// how long until the next one. A task still going when its next slot comes skips that slot.
+// Called with s.mu held.
+func (s *Service) dueTasks(ctx context.Context, j *job, now time.Time) (time.Duration, []func()) {
+	wait := time.Hour
+	var tasks []func()
+	kinds := []struct {
+		sched *cron.Schedule
+		next  *time.Time
+		busy  *bool
+		run   func()
+	}{
+		{j.verifySched, &j.nextVerify, &j.verifying, func() {
+			readData := 0.0
+			if j.pol.Verify != nil {
+				readData = j.pol.Verify.ReadData.Fraction()
+			}
+			s.scheduledVerify(ctx, j.name, readData)
+		}},
+		{j.maintSched, &j.nextMaint, &j.maintaining, func() { s.scheduledMaintenance(ctx, j.name) }},
+	}
+	for _, k := range kinds {
+		if k.sched == nil {
+			continue
+		}
+		if k.next.IsZero() {
+			*k.next = k.sched.Next(now)
+		}
+		if !k.next.IsZero() && !k.next.After(now) {
+			*k.next = k.sched.Next(now)
+			if !*k.busy {
+				*k.busy = true
+				run, busy := k.run, k.busy
+				tasks = append(tasks, func() {
+					run()
+					s.mu.Lock()
+					*busy = false
+					s.mu.Unlock()
+				})
+			}
+		}
+		if !k.next.IsZero() {
+			wait = min(wait, k.next.Sub(now))
+		}
+	}
+	return wait, tasks
 }
 
 // startScheduled starts a scheduled or catch-up run in the background. A job still running its

@@ -17,6 +17,25 @@ type DestinationSnapshots struct {
 // Snapshots lists the snapshots of job at each of its destinations, or only at destination
 // only when it is not empty. A destination that cannot be read has its error; the others are listed.
 func (s *Service) Snapshots(ctx context.Context, name, only string) ([]DestinationSnapshots, error) {
+	dests, err := s.destinationsOf(name, only)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]DestinationSnapshots, 0, len(dests))
+	for _, d := range dests {
+		var snaps []Snapshot
+		err := s.withRepo(ctx, d, func(r Repository) error {
+			var err error
+			snaps, err = r.Snapshots(ctx, name)
+			return err
+		})
+		out = append(out, DestinationSnapshots{Destination: d.name, Snapshots: snaps, Err: err})
+	}
+	return out, nil
+}
+
+// destinationsOf returns the destinations of job, or only the one named only when it is set.
+func (s *Service) destinationsOf(name, only string) ([]destination, error) {
 	s.mu.Lock()
 	j := s.jobs[name]
 	var dests []destination
@@ -29,31 +48,12 @@ func (s *Service) Snapshots(ctx context.Context, name, only string) ([]Destinati
 	if j == nil {
 		return nil, fmt.Errorf("backup %q: %w", name, ErrUnknownJob)
 	}
-	if only != "" {
-		i := slices.IndexFunc(dests, func(d destination) bool { return d.name == only })
-		if i < 0 {
-			return nil, fmt.Errorf("backup %q is not written to a destination named %q: %w", name, only, ErrUnknownDestination)
-		}
-		dests = dests[i : i+1]
+	if only == "" {
+		return dests, nil
 	}
-	out := make([]DestinationSnapshots, 0, len(dests))
-	for _, d := range dests {
-		snaps, err := s.listSnapshots(ctx, name, d)
-		out = append(out, DestinationSnapshots{Destination: d.name, Snapshots: snaps, Err: err})
+	i := slices.IndexFunc(dests, func(d destination) bool { return d.name == only })
+	if i < 0 {
+		return nil, fmt.Errorf("backup %q is not written to a destination named %q: %w", name, only, ErrUnknownDestination)
 	}
-	return out, nil
-}
-
-func (s *Service) listSnapshots(ctx context.Context, job string, d destination) ([]Snapshot, error) {
-	unlock, err := s.lockDestination(ctx, d.name)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	r, err := s.open(ctx, d.name, d.pol)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close(context.WithoutCancel(ctx))
-	return r.Snapshots(ctx, job)
+	return dests[i : i+1], nil
 }

@@ -92,6 +92,11 @@ func (a repoAdapter) Maintenance(ctx context.Context, full bool) error {
 }
 func (a repoAdapter) Close(ctx context.Context) error { return a.r.Close(ctx) }
 
+func (a repoAdapter) Verify(ctx context.Context, readData float64) (VerifyReport, error) {
+	r, err := a.r.Verify(ctx, readData)
+	return VerifyReport(r), err
+}
+
 func progressOf(p func(Progress)) func(repo.Progress) {
 	if p == nil {
 		return nil

@@ -71,6 +71,11 @@ func TestBackupRunWithoutServer(t *testing.T) {
 		t.Errorf("restore --at before any snapshot: %d %s", code, errOut)
 	}
 
+	code, out, errOut = runCLI(t, env, "backup", "verify", "files", "--read-data", "100%")
+	if code != 0 || !strings.Contains(out, "onsite: intact: 1 snapshots") || !strings.Contains(out, "second: intact: 1 snapshots") {
+		t.Errorf("verify: %d\n%s\n%s", code, out, errOut)
+	}
+
 	// --json prints the run; a wrong password fails that destination only: partial, exit 2.
 	writeFile(t, filepath.Join(dir, "pass"), "not the password\n")
 	code, out, _ = runCLI(t, env, "backup", "run", "files", "--json")
@@ -84,6 +89,9 @@ func TestBackupRunWithoutServer(t *testing.T) {
 	}
 	if d := run.Destinations[1]; d.Destination != "second" || d.Status != "failed" || !strings.Contains(d.Error, "wrong repository password") {
 		t.Errorf("second destination: %+v", d)
+	}
+	if code, out, _ := runCLI(t, env, "backup", "verify", "files", "--destination", "second"); code != 1 || !strings.Contains(out, "second: FAILED: ") || !strings.Contains(out, "wrong repository password") {
+		t.Errorf("verify with a wrong password: %d %s", code, out)
 	}
 	if code, _, errOut := runCLI(t, env, "backup", "run", "nope"); code != 1 || !strings.Contains(errOut, `has no backup named "nope"`) {
 		t.Errorf("unknown job: %d %s", code, errOut)
