@@ -198,13 +198,13 @@ type job struct {
 	sched *cron.Schedule
 	loc   *time.Location
 
-	since   time.Time // when this process started watching the job
-	next    time.Time // the next scheduled run; zero: not scheduled
+	since time.Time // when this process started watching the job
+	next  time.Time // the next scheduled run; zero: not scheduled
 	// The job's verify and maintenance schedules (nil: none) and their next slots.
 	verifySched, maintSched *cron.Schedule
 	nextVerify, nextMaint   time.Time
-	verifying, maintaining  bool // a scheduled verification or maintenance is going on
-	running int64     // the id of the run in progress; 0 when none
+	verifying, maintaining  bool  // a scheduled verification or maintenance is going on
+	running                 int64 // the id of the run in progress; 0 when none
 	// lastStart is the start (or slot) of the newest run, missed slots excluded: the next run is
 	// due after it.
 	lastStart time.Time
