@@ -99,13 +99,9 @@ func backupVerify(ctx context.Context, e *env, g *globalFlags, job, only, readDa
 	if err != nil {
 		return fmt.Errorf("--read-data %q: give a percentage such as 10%%", readData)
 	}
-	p, src, err := loadPolicy(e, g)
+	p, b, err := loadBackup(e, g, job)
 	if err != nil {
 		return err
-	}
-	b := p.Backup(job)
-	if b == nil {
-		return fmt.Errorf("policy %s has no backup named %q", src, job)
 	}
 	dests := b.To
 	if only != "" {
@@ -210,12 +206,9 @@ func printBackups(w io.Writer, rows []backupRow, now time.Time) error {
 }
 
 func backupRun(ctx context.Context, e *env, g *globalFlags, api *apiFlags, job string) error {
-	p, src, err := loadPolicy(e, g)
+	p, _, err := loadBackup(e, g, job)
 	if err != nil {
 		return err
-	}
-	if p.Backup(job) == nil {
-		return fmt.Errorf("policy %s has no backup named %q", src, job)
 	}
 	dir := p.Server.DataDir
 	if err := os.MkdirAll(dir, 0o700); err != nil {

@@ -84,13 +84,9 @@ func restoreRun(ctx context.Context, e *env, g *globalFlags, job string, f resto
 			return err
 		}
 	}
-	p, src, err := loadPolicy(e, g)
+	p, b, err := loadBackup(e, g, job)
 	if err != nil {
 		return err
-	}
-	b := p.Backup(job)
-	if b == nil {
-		return fmt.Errorf("policy %s has no backup named %q", src, job)
 	}
 	if f.to == "" && b.Files != nil {
 		return fmt.Errorf("backup %q is a files backup: restore it with --to PATH", job)

@@ -49,12 +49,9 @@ command opens the repositories itself. A destination that cannot be read shows i
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			job := args[0]
-			p, src, err := loadPolicy(e, g)
+			p, _, err := loadBackup(e, g, job)
 			if err != nil {
 				return err
-			}
-			if p.Backup(job) == nil {
-				return fmt.Errorf("policy %s has no backup named %q", src, job)
 			}
 			unlock, err := lockDataDir(p.Server.DataDir)
 			var inUse dataDirInUseError
@@ -91,20 +88,25 @@ command opens the repositories itself. A destination that cannot be read shows i
 	return cmd
 }
 
-// loadPolicy reads the policy with the --data and environment overrides applied.
-func loadPolicy(e *env, g *globalFlags) (*policy.Policy, policySource, error) {
+// loadBackup reads the policy, with the --data and environment overrides applied, and finds
+// its backup named job.
+func loadBackup(e *env, g *globalFlags, job string) (*policy.Policy, *policy.Backup, error) {
 	src, err := resolvePolicySource(e, g)
 	if err != nil {
-		return nil, src, err
+		return nil, nil, err
 	}
 	p, err := src.load(e)
 	if err != nil {
-		return nil, src, policyError(src, err)
+		return nil, nil, policyError(src, err)
 	}
 	if err := resolveOverrides(e, g, "").apply(p); err != nil {
-		return nil, src, err
+		return nil, nil, err
 	}
-	return p, src, nil
+	b := p.Backup(job)
+	if b == nil {
+		return nil, nil, fmt.Errorf("policy %s has no backup named %q", src, job)
+	}
+	return p, b, nil
 }
 
 // localSnapshots lists the snapshots by opening the repositories in this process.

@@ -1,6 +1,6 @@
 // Package fakeclock is an engine.Clock for tests: it moves only when the test advances it, so
-// no test sleeps or depends on how fast the machine is. (engine's own tests have the same clock
-// in clock_test.go, from before this package; they can move to it.)
+// no test sleeps or depends on how fast the machine is. (engine's own tests keep their copy in
+// clock_test.go: they are in package engine, which this package imports, so they cannot use it.)
 package fakeclock
 
 import (
