@@ -405,3 +405,26 @@ backups:
 		t.Errorf("unknown destination: %v", err)
 	}
 }
+
+func TestStopInterruptsTheRun(t *testing.T) {
+	f := newFixture(t, dests+`
+backups:
+  - {name: app, files: {paths: [/srv]}, schedule: "0 6 * * *", to: [onsite]}
+`, t0)
+	f.repos.block = make(chan struct{})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan upkeep.BackupRun, 1)
+	go func() {
+		r, _ := f.svc.RunNow(ctx, "app", upkeep.TriggerCLI, nil)
+		done <- r
+	}()
+	<-f.repos.started
+	cancel()
+	r := <-done
+	if r.Status != upkeep.BackupFailed || !strings.HasPrefix(r.Error, "interrupted: Upkeep stopped during the run (onsite: writing the snapshot: context canceled") {
+		t.Errorf("run %+v", r)
+	}
+	if stored := f.runs("app"); stored[0].Status != upkeep.BackupFailed || stored[0].Error != r.Error {
+		t.Errorf("stored %+v", stored[0])
+	}
+}

@@ -142,6 +142,11 @@ func (s *Service) finish(ctx context.Context, r *running, progress func(Event)) 
 	defer cancel()
 
 	status, runErr := s.execute(runCtx, r, emit)
+	if ctx.Err() != nil && status != upkeep.BackupSucceeded {
+		// Upkeep is stopping (or the command was interrupted): say so rather than "context canceled".
+		runErr = "interrupted: Upkeep stopped during the run (" + runErr + ")"
+		status = upkeep.BackupFailed
+	}
 	// The record of the end must survive the run's context ending (timeout, shutdown).
 	rec, cancelRec := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancelRec()

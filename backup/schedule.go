@@ -21,17 +21,18 @@ func (s *Service) Run(ctx context.Context) error {
 		return err
 	}
 	defer s.runs.Wait()
-	timer := s.clock.NewTimer(time.Hour)
+	// The timer is made after the first dispatch: a test clock that waits for it to be armed
+	// then knows the next slots have been computed.
+	timer := s.clock.NewTimer(s.dispatch(ctx))
 	defer timer.Stop()
 	for {
-		wait := s.dispatch(ctx)
-		timer.Reset(wait)
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-s.wake:
 		case <-timer.C():
 		}
+		timer.Reset(s.dispatch(ctx))
 	}
 }
 
