@@ -98,12 +98,6 @@ type Objectives struct {
 	RTO          Duration `yaml:"rto" jsonschema:"description=Recovery time objective: how long a recovery may take\\, e.g. \"15m\"."`
 }
 
-// StatusPage is the public status page. Its settings arrive with the status page feature.
-type StatusPage struct {
-	Title    string   `yaml:"title" jsonschema:"description=Title of the status page."`
-	Services []string `yaml:"services" policy:"ref=service" jsonschema:"description=Names of the services shown\\, in this order."`
-}
-
 // Drill restores a backup somewhere to prove it restores. Its schedule, target and checks
 // arrive with the drills feature.
 type Drill struct {
