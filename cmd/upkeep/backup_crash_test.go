@@ -17,6 +17,10 @@ import (
 // not stuck, and the next run goes through.
 func TestKill9DuringBackupRun(t *testing.T) {
 	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "src"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "src", "data.txt"), "precious")
 	writeFile(t, filepath.Join(dir, "upkeep.yaml"), `
 services: [{name: app}]
 destinations:
@@ -24,7 +28,7 @@ destinations:
 backups:
   - name: files
     service: app
-    files: {paths: [`+filepath.Join(dir, "upkeep.yaml")+`]}
+    files: {paths: [`+filepath.Join(dir, "src")+`]}
     schedule: "0 6 * * *"
     to: [onsite]
     hooks:
