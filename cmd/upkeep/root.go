@@ -37,6 +37,7 @@ quick-start policy. The data directory is --data, else $UPKEEP_DATA, else server
 		newSnapshotsCmd(e, g),
 		newRestoreCmd(e, g),
 		newMaintenanceCmd(e, g),
+		newSubscribersCmd(e, g),
 		newAgentCmd(e),
 	)
 	return root

@@ -105,15 +105,16 @@ func serve(ctx context.Context, e *env, g *globalFlags, listenFlag string, watch
 	}
 	rt := newReloader(logger, src, load, mon.apply, pol)
 	handler := httpapi.New(httpapi.Config{
-		Logger:      logger,
-		Store:       db,
-		Runtime:     rt,
-		Monitoring:  mon.engine,
-		Heartbeats:  mon.heartbeats,
-		Incidents:   mon.incidents,
-		Maintenance: mon.maintenance,
-		StatusPage:  mon.status,
-		Backups:     mon.backups,
+		Logger:        logger,
+		Store:         db,
+		Runtime:       rt,
+		Monitoring:    mon.engine,
+		Heartbeats:    mon.heartbeats,
+		Incidents:     mon.incidents,
+		Maintenance:   mon.maintenance,
+		StatusPage:    mon.status,
+		Subscriptions: mon.subs,
+		Backups:       mon.backups,
 		// The backups API reads the runs from the store.
 		BackupHistory: db,
 		Metrics:       reg,
@@ -150,6 +151,7 @@ func serve(ctx context.Context, e *env, g *globalFlags, listenFlag string, watch
 		wg.Go(func() { _ = mon.delivery.Run(runCtx) })
 		wg.Go(func() { _ = mon.status.Run(runCtx, mon.engine) })
 		wg.Go(func() { _ = mon.maintenance.Run(runCtx) })
+		wg.Go(func() { _ = mon.subs.Run(runCtx) })
 		wg.Wait()
 	}()
 	defer func() { cancel(); <-incidentsDone }()
