@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/upkeep-dev/upkeep/internal/testenv"
@@ -188,5 +190,53 @@ backups:
 	defer exec2.Close(ctx)
 	if err := exec2.QueryRow(ctx, "SELECT md5(string_agg(id || item, ',' ORDER BY id)) FROM orders").Scan(&want); err != nil || want != sum {
 		t.Errorf("checksum %s, want %s (%v)", sum, want, err)
+	}
+}
+
+// TestBackupAndRestoreMySQL: a MariaDB backup run by upkeep backup run, restored with upkeep
+// restore --to-mysql under another name, has the same rows.
+func TestBackupAndRestoreMySQL(t *testing.T) {
+	srcDSN, dstDSN := testenv.MySQL(t), testenv.MySQL(t)
+	open := func(dsn string) *sql.DB {
+		t.Helper()
+		db, err := sql.Open("mysql", dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	nameOf := func(dsn string) string {
+		cfg, err := mysql.ParseDSN(dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg.DBName
+	}
+	src := open(srcDSN)
+	for _, q := range []string{"CREATE TABLE orders (id int PRIMARY KEY, item varchar(50))",
+		"INSERT INTO orders VALUES (1, 'one'), (2, 'two'), (3, 'three')"} {
+		if _, err := src.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "upkeep.yaml"), `
+destinations:
+  onsite: {path: `+filepath.Join(dir, "onsite")+`, password: "${BACKUP_PASSWORD}"}
+backups:
+  - {name: db, mysql: {dsn: "${MY_DSN}", databases: [`+nameOf(srcDSN)+`]}, schedule: "0 6 * * *", to: [onsite]}
+`)
+	env := map[string]string{"BACKUP_PASSWORD": "pw", "MY_DSN": srcDSN, "UPKEEP_POLICY": filepath.Join(dir, "upkeep.yaml"), "UPKEEP_DATA": filepath.Join(dir, "data")}
+	if code, out, errOut := runCLI(t, env, "backup", "run", "db"); code != 0 || !strings.Contains(out, "onsite: snapshot ") {
+		t.Fatalf("backup: %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut := runCLI(t, env, "restore", "db", "--to-mysql", srcDSN, "--rename", nameOf(srcDSN)+"="+nameOf(dstDSN), "--force")
+	if code != 0 || !strings.Contains(out, "restored") {
+		t.Fatalf("restore: %d\n%s\n%s", code, out, errOut)
+	}
+	var items string
+	if err := open(dstDSN).QueryRow("SELECT group_concat(item ORDER BY id) FROM orders").Scan(&items); err != nil || items != "one,two,three" {
+		t.Errorf("restored orders %q %v", items, err)
 	}
 }
