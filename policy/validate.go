@@ -169,6 +169,7 @@ func (d *decoder) check(p *Policy) {
 	d.checkChannels(p.Channels)
 	d.checkEscalations(p.Escalations)
 	d.checkMaintenance(p.Maintenance)
+	d.checkDrills(p)
 }
 
 // hasProblem reports whether a problem has been found at path already.
