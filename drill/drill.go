@@ -145,8 +145,9 @@ func (r *Runner) Run(ctx context.Context, d *policy.Drill, destination string) (
 	}
 	runCtx, cancel := context.WithTimeout(ctx, timeout)
 	failure := r.run(runCtx, d, job, run)
+	timedOut := errors.Is(runCtx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
 	cancel()
-	if failure != nil && runCtx.Err() != nil && ctx.Err() == nil {
+	if failure != nil && timedOut {
 		failure = &Failure{Phase: failure.Phase, Reason: fmt.Sprintf("timed out after %s (%s)", policy.Duration{Duration: timeout}, failure.Reason)}
 	}
 

@@ -30,6 +30,7 @@ type target struct {
 	file string // sqlite targets
 	db   *policy.DatabaseTarget
 	run  string // command targets
+	wipe bool   // path targets: the policy says the directory may be wiped
 }
 
 type restored struct{ files, bytes int64 }
@@ -38,7 +39,7 @@ func newTarget(d *policy.Drill, workDir string) *target {
 	t := &target{kind: d.Into.Kind()}
 	switch t.kind {
 	case policy.TargetPath:
-		t.dir = d.Into.Path.Dir
+		t.dir, t.wipe = d.Into.Path.Dir, d.Into.Path.Wipe
 	case policy.TargetCommand:
 		t.dir, t.run = filepath.Join(workDir, "restored", d.Name), d.Into.Command.Run
 	case policy.TargetSQLite:
@@ -67,6 +68,13 @@ func (t *target) where() string {
 // restore wipes the target and restores snapshot snap into it.
 func (t *target) restore(ctx context.Context, rep Repository, snap repo.Snapshot) (restored, error) {
 	var out restored
+	// The policy refuses such targets; a drill built some other way is refused here too.
+	if t.kind == policy.TargetPath && !t.wipe {
+		return out, fmt.Errorf("%s is not marked wipe: true; the drill will not delete what is in it", t.dir)
+	}
+	if t.db != nil && !t.db.Scratch {
+		return out, fmt.Errorf("database %q is not marked scratch: true; the drill will not drop it", t.db.Database)
+	}
 	switch t.kind {
 	case policy.TargetPath, policy.TargetCommand:
 		if err := wipeDir(t.dir); err != nil {
