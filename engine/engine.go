@@ -164,6 +164,9 @@ type Engine struct {
 	subs map[*subscription]struct{}
 
 	running atomic.Bool
+	// version counts changes of what Monitors returns (transitions, policies applied), so that
+	// readers can cache what they make of it and know when that is out of date.
+	version atomic.Uint64
 }
 
 // New returns an engine; call Apply with a policy and Run to start it.
@@ -302,6 +305,7 @@ func (e *Engine) Apply(ctx context.Context, p *policy.Policy) error {
 		e.metrics.forget(name)
 	}
 	e.resize()
+	e.version.Add(1)
 	select {
 	case e.wake <- struct{}{}:
 	default:
@@ -396,6 +400,7 @@ func (e *Engine) transition(m *monitor, to upkeep.State, at time.Time, cause str
 	}
 	t := upkeep.Transition{Monitor: m.name, From: m.state, To: to, At: at.UTC(), Cause: cause}
 	m.state, m.since = to, at
+	e.version.Add(1)
 	if to != upkeep.StateMaintenance {
 		m.real = to
 	}
@@ -442,6 +447,11 @@ func (e *Engine) Monitors() []MonitorStatus {
 	})
 	return out
 }
+
+// Version changes whenever what Monitors returns may have changed: on every transition (at
+// once, before the transition is stored) and every policy applied. Reading it is cheap, so a
+// cache of something made from Monitors can check it on every use.
+func (e *Engine) Version() uint64 { return e.version.Load() }
 
 // Run runs the engine until ctx ends, then stops checking, writes everything still queued to
 // the store, ends its session and returns. It returns an error only if it cannot start (the

@@ -499,6 +499,28 @@ func TestUptimeAcrossRestart(t *testing.T) {
 		t.Errorf("durations do not add up: %+v", u)
 	}
 
+	// UptimeSpans reads once and agrees with Uptime for every span, whether a span starts
+	// before, on or after a transition.
+	end := restart.Add(20 * time.Minute)
+	var spans []upkeep.Interval
+	for a := t0; a.Before(end); a = a.Add(7 * time.Minute) {
+		spans = append(spans, upkeep.Interval{Start: a, End: end}, upkeep.Interval{Start: t0, End: a.Add(time.Minute)})
+	}
+	spans = append(spans, upkeep.Interval{Start: downSince, End: upAgain}, upkeep.Interval{Start: upAgain, End: end})
+	us, err := h2.e.UptimeSpans(t.Context(), "api", spans)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, sp := range spans {
+		want, err := h2.e.Uptime(t.Context(), "api", sp.Start, sp.End)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if us[i] != want {
+			t.Errorf("span %s..%s: UptimeSpans %+v, Uptime %+v", sp.Start, sp.End, us[i], want)
+		}
+	}
+
 	// a paused stretch
 	pm := m
 	pm.Paused = true

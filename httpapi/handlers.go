@@ -47,9 +47,17 @@ var indexPage = template.Must(template.New("index").Parse(`<!doctype html>
 <p><small>Upkeep {{.Version}}</small></p></body></html>
 `))
 
-// handleIndex is the landing page until the status page takes over "/".
-func handleIndex(rt Runtime, version string) http.Handler {
+// handleIndex is the status page when the policy has one, else a landing page.
+func handleIndex(rt Runtime, version string, sp StatusPage, wrap func(http.Handler) http.Handler) http.Handler {
+	var page http.Handler
+	if sp != nil {
+		page = wrap(sp.HandlePage())
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if page != nil && sp.Enabled() {
+			page.ServeHTTP(w, r)
+			return
+		}
 		data := struct {
 			Policy   string
 			Services int

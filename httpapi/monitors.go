@@ -26,7 +26,8 @@ type Heartbeats interface {
 
 // MonitorHistory reads a monitor's stored history.
 type MonitorHistory interface {
-	Results(ctx context.Context, monitor string, from, to time.Time, limit int) ([]upkeep.Result, error)
+	// ResultsFrom returns results of one location ("" for every location), newest first.
+	ResultsFrom(ctx context.Context, monitor, location string, from, to time.Time, limit int) ([]upkeep.Result, error)
 	Transitions(ctx context.Context, monitor string, from, to time.Time) ([]upkeep.Transition, error)
 }
 
@@ -206,7 +207,7 @@ func handleMonitorResults(mon Monitoring, hist MonitorHistory, now func() time.T
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		results, err := hist.Results(r.Context(), s.Name, from, to, limit)
+		results, err := hist.ResultsFrom(r.Context(), s.Name, r.URL.Query().Get("location"), from, to, limit)
 		if err != nil {
 			writeError(w, http.StatusServiceUnavailable, "reading results failed")
 			return

@@ -4,10 +4,13 @@ import "net/http"
 
 // addRoutes is the whole HTTP surface of Upkeep in one place.
 func addRoutes(mux *http.ServeMux, cfg Config) {
+	statusPage := func(h http.Handler) http.Handler {
+		return statusOnly(cfg.StatusPage, cfg.Logger, cfg.Store, cfg.Now, h)
+	}
 	// Public: probes and the landing page.
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", handleReadyz(cfg.Store, cfg.Runtime))
-	mux.Handle("GET /{$}", handleIndex(cfg.Runtime, cfg.Version))
+	mux.Handle("GET /{$}", handleIndex(cfg.Runtime, cfg.Version, cfg.StatusPage, statusPage))
 	// Heartbeat pings (Healthchecks.io protocol): public, the uuid or ping key is the secret.
 	if cfg.Heartbeats != nil {
 		mux.Handle("/ping/", cfg.Heartbeats.Handler())
@@ -16,6 +19,19 @@ func addRoutes(mux *http.ServeMux, cfg Config) {
 	if cfg.Incidents != nil {
 		mux.Handle("GET /ack/{token}", handleAck(cfg.Incidents))
 		mux.Handle("POST /ack/{token}", handleAck(cfg.Incidents))
+	}
+
+	// The status page (status_page in the policy): public unless status_page.public is false.
+	if sp := cfg.StatusPage; sp != nil {
+		mux.Handle("GET /status", statusPage(sp.HandlePage()))
+		mux.Handle("GET /status/logo", statusPage(sp.HandleLogo()))
+		mux.Handle("GET /status/groups/{index}", statusPage(sp.HandleGroup()))
+		mux.Handle("GET /incidents/{id}", statusPage(sp.HandleIncident()))
+		mux.Handle("GET /api/v2/{doc...}", statusPage(sp.HandleAPI()))
+		mux.Handle("GET /badge/{service}/status.svg", statusPage(sp.HandleStatusBadge()))
+		mux.Handle("GET /badge/{service}/uptime.svg", statusPage(sp.HandleUptimeBadge()))
+		mux.Handle("GET /history.rss", statusPage(sp.HandleRSS()))
+		mux.Handle("GET /history.atom", statusPage(sp.HandleAtom()))
 	}
 
 	// Token-protected API. Everything under /api/v1/ passes through requireToken, including
@@ -32,6 +48,8 @@ func addRoutes(mux *http.ServeMux, cfg Config) {
 		api.Handle("GET /api/v1/monitors/{name}/results", handleMonitorResults(cfg.Monitoring, cfg.Store, cfg.Now))
 		api.Handle("GET /api/v1/monitors/{name}/transitions", handleMonitorTransitions(cfg.Monitoring, cfg.Store, cfg.Now))
 	}
+	// Results from remote agents: stored and shown, not (yet) deciding monitor states.
+	api.Handle("POST /api/v1/results", handleResults(cfg.Logger, cfg.Store, cfg.Runtime, cfg.Now))
 	if cfg.Incidents != nil {
 		api.Handle("GET /api/v1/incidents", handleIncidents(cfg.Incidents))
 		api.Handle("POST /api/v1/incidents", handleOpenIncident(cfg.Incidents))

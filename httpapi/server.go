@@ -24,6 +24,7 @@ type Store interface {
 	AppendAudit(ctx context.Context, e upkeep.AuditEntry) (int64, error)
 	Audit(ctx context.Context, beforeID int64, limit int) ([]upkeep.AuditEntry, error)
 	MonitorHistory
+	ResultStore
 }
 
 // Runtime is the running program as the API sees it: the policy in force and a way to reload it.
@@ -46,6 +47,8 @@ type Config struct {
 	Heartbeats Heartbeats
 	// Incidents serves the incidents API and the acknowledgement links; nil: neither.
 	Incidents Incidents
+	// StatusPage serves the status page, its feeds, badges and /api/v2; nil: none of them.
+	StatusPage StatusPage
 	// Maintenance serves the maintenance windows API; nil: none.
 	Maintenance Maintenance
 	// Metrics is gathered for /metrics; nil means no /metrics.

@@ -62,12 +62,21 @@ type DeliveryConfig struct {
 	// IsPermanent reports whether a send error must not be retried; errors wrapping
 	// ErrPermanent always are.
 	IsPermanent func(error) bool
+	// RetryAfter returns how long the provider asked to wait before trying again (an HTTP 429
+	// or 503 with Retry-After), or 0; nil means providers never ask. A retry never comes
+	// sooner than that, up to MaxRetryAfter.
+	RetryAfter func(error) time.Duration
 	// MaxAttempts is how often a notification is tried before it is marked failed (default 12:
 	// with the backoff below, about 50 minutes of trying).
 	MaxAttempts int
 	// Rate and Burst limit each channel (default 10 per second, bursts of 50).
 	Rate  float64
 	Burst int
+	// Parallel is how many notifications of one channel may be sent at once (default
+	// DefaultParallel); the notifications of one incident always go one after the other, in
+	// order. A crash may find up to Parallel notifications per channel sent but not yet
+	// marked sent: they are sent again after the restart.
+	Parallel int
 	// SendTimeout bounds one attempt (default 30s).
 	SendTimeout time.Duration
 	// Jitter returns a number in [0, 1) (default math/rand/v2); tests fix it.
@@ -79,6 +88,23 @@ const (
 	backoffBase = 5 * time.Second
 	backoffMax  = 10 * time.Minute
 )
+
+// DefaultParallel is how many notifications of one channel are sent at once by default: with
+// one, 1,000 pages of a mass outage waited for each other's SMTP session and store write, and
+// a receiver taking 50 ms made the last wait 50 s.
+const DefaultParallel = 8
+
+// MaxRetryAfter caps the wait a provider may ask for: a Retry-After of a day (a misconfigured
+// or hostile answer) must not park a page for a day. Beyond it the notification is tried
+// after MaxRetryAfter, and the provider's own rate limit answers again if it still applies.
+const MaxRetryAfter = time.Hour
+
+// RetryWait returns the wait before attempt+1, after attempt attempts failed, for a jitter j
+// in [0, 1) and the wait the provider asked for (0 if none): the backoff, or the provider's
+// wait if that is longer, capped at MaxRetryAfter.
+func RetryWait(attempt int, j float64, asked time.Duration) time.Duration {
+	return max(Backoff(attempt, j), min(asked, MaxRetryAfter))
+}
 
 // Backoff returns the wait before attempt+1, after attempt attempts failed, for a jitter j in
 // [0, 1): "equal jitter", so retries of many notifications spread out but never come sooner
@@ -92,8 +118,10 @@ func Backoff(attempt int, j float64) time.Duration {
 	return d/2 + time.Duration(j*float64(d/2))
 }
 
-// Delivery sends the outbox's pending notifications: one worker per channel, so a slow or
-// failing channel delays only itself, and nothing here runs on the engine's goroutines.
+// Delivery sends the outbox's pending notifications: a few workers (lanes) per channel, so a
+// slow or failing channel delays only itself, a slow receiver does not hold every page of a mass
+// outage behind one connection, and nothing here runs on the engine's goroutines. A channel's
+// lanes share its rate limit; an incident's notifications always take the same lane.
 type Delivery struct {
 	m   *Manager
 	cfg DeliveryConfig
@@ -103,7 +131,7 @@ type Delivery struct {
 
 	mu       sync.Mutex
 	inflight map[int64]bool
-	queues   map[string]chan upkeep.Notification
+	queues   map[string][]chan upkeep.Notification // per channel, its lanes
 	// pass counts the reads of the outbox; finished holds, for a notification whose attempt
 	// ended, the pass current then. A read that began before the attempt's outcome was stored
 	// may still show it pending: that pass must not send it again.
@@ -122,6 +150,9 @@ func NewDelivery(m *Manager, cfg DeliveryConfig) *Delivery {
 	if cfg.Burst <= 0 {
 		cfg.Burst = 50
 	}
+	if cfg.Parallel <= 0 {
+		cfg.Parallel = DefaultParallel
+	}
 	if cfg.SendTimeout <= 0 {
 		cfg.SendTimeout = 30 * time.Second
 	}
@@ -132,7 +163,7 @@ func NewDelivery(m *Manager, cfg DeliveryConfig) *Delivery {
 		cfg.Senders = func(string) (Sender, bool) { return nil, false }
 	}
 	d := &Delivery{m: m, cfg: cfg, log: m.log, wake: make(chan struct{}, 1),
-		inflight: map[int64]bool{}, queues: map[string]chan upkeep.Notification{}, finished: map[int64]uint64{}}
+		inflight: map[int64]bool{}, queues: map[string][]chan upkeep.Notification{}, finished: map[int64]uint64{}}
 	m.notify = d.Wake
 	return d
 }
@@ -210,18 +241,23 @@ func (d *Delivery) dispatch(ctx context.Context, wg *sync.WaitGroup, n upkeep.No
 	if p, ok := d.finished[n.ID]; ok && p >= pass {
 		return true
 	}
-	q, ok := d.queues[n.Channel]
+	lanes, ok := d.queues[n.Channel]
 	if !ok {
-		q = make(chan upkeep.Notification, 256)
-		d.queues[n.Channel] = q
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			d.worker(ctx, q)
-		}()
+		lanes = make([]chan upkeep.Notification, d.cfg.Parallel)
+		lim := &limiter{b: bucket{rate: d.cfg.Rate, burst: float64(d.cfg.Burst), tokens: float64(d.cfg.Burst)}}
+		for i := range lanes {
+			q := make(chan upkeep.Notification, 256)
+			lanes[i] = q
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				d.worker(ctx, q, lim)
+			}()
+		}
+		d.queues[n.Channel] = lanes
 	}
 	select {
-	case q <- n:
+	case lanes[uint64(n.Incident)%uint64(len(lanes))] <- n:
 		d.inflight[n.ID] = true
 		return true
 	default:
@@ -229,8 +265,32 @@ func (d *Delivery) dispatch(ctx context.Context, wg *sync.WaitGroup, n upkeep.No
 	}
 }
 
-func (d *Delivery) worker(ctx context.Context, q chan upkeep.Notification) {
-	b := bucket{rate: d.cfg.Rate, burst: float64(d.cfg.Burst), tokens: float64(d.cfg.Burst)}
+// limiter is what the lanes of one channel share: its rate limit, and the time until which
+// the provider asked it to wait.
+type limiter struct {
+	mu    sync.Mutex
+	b     bucket
+	until time.Time
+}
+
+// reserve takes a token and returns how long to wait before using it.
+func (l *limiter) reserve(now time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return max(l.b.take(now), l.until.Sub(now))
+}
+
+// pause makes the channel wait until t.
+func (l *limiter) pause(t time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t.After(l.until) {
+		l.until = t
+	}
+}
+
+// worker sends the notifications of one lane of a channel, one after the other.
+func (d *Delivery) worker(ctx context.Context, q chan upkeep.Notification, lim *limiter) {
 	timer := d.m.clock.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
@@ -238,7 +298,7 @@ func (d *Delivery) worker(ctx context.Context, q chan upkeep.Notification) {
 		case <-ctx.Done():
 			return
 		case n := <-q:
-			if w := b.take(d.m.clock.Now()); w > 0 {
+			if w := lim.reserve(d.m.clock.Now()); w > 0 {
 				timer.Stop()
 				timer.Reset(w)
 				select {
@@ -247,12 +307,22 @@ func (d *Delivery) worker(ctx context.Context, q chan upkeep.Notification) {
 				case <-timer.C():
 				}
 			}
-			d.deliver(ctx, n)
+			retry, asked := d.deliver(ctx, n)
+			if asked > 0 {
+				// The provider asked the channel, not just this notification, to wait: the
+				// next ones would be refused the same way.
+				lim.pause(d.m.clock.Now().Add(min(asked, MaxRetryAfter)))
+			}
 			d.mu.Lock()
 			delete(d.inflight, n.ID)
 			d.finished[n.ID] = d.pass
 			d.mu.Unlock()
-			d.Wake()
+			if retry {
+				// Its next attempt may come before the loop's next read of the outbox. (After a
+				// send there is nothing new to read: waking the loop after every send made it
+				// re-read the whole outbox once per notification, quadratic in a mass outage.)
+				d.Wake()
+			}
 		}
 	}
 }
@@ -273,8 +343,11 @@ func (d *Delivery) Flush(ctx context.Context) error {
 	return nil
 }
 
-// deliver makes one attempt to send n and records its outcome.
-func (d *Delivery) deliver(ctx context.Context, n upkeep.Notification) {
+// deliver makes one attempt to send n and records its outcome. It reports whether n is to be
+// tried again and how long the provider asked to wait before that, if it did. The outcome is
+// stored before it returns: a lane sends its next notification only then, so that a crash
+// finds at most one notification per lane sent but not marked (the at-least-once window).
+func (d *Delivery) deliver(ctx context.Context, n upkeep.Notification) (retry bool, asked time.Duration) {
 	attempts := n.Attempts + 1
 	log := d.log.With("key", n.Key, "channel", n.Channel, "event", n.Event, "incident", n.Incident, "attempt", attempts)
 	fail := func(err error) {
@@ -288,12 +361,12 @@ func (d *Delivery) deliver(ctx context.Context, n upkeep.Notification) {
 	s, ok := d.cfg.Senders(n.Channel)
 	if !ok {
 		fail(fmt.Errorf("%w: channel %q is not defined in the policy", ErrPermanent, n.Channel))
-		return
+		return false, 0
 	}
 	ev, err := d.event(ctx, n)
 	if err != nil {
 		log.Error("outbox: building the notification", "err", err)
-		return
+		return false, 0
 	}
 	sctx, cancel := context.WithTimeout(ctx, d.cfg.SendTimeout)
 	err = s.Send(sctx, ev)
@@ -314,13 +387,21 @@ func (d *Delivery) deliver(ctx context.Context, n upkeep.Notification) {
 	case errors.Is(err, ErrPermanent) || (d.cfg.IsPermanent != nil && d.cfg.IsPermanent(err)) || attempts >= d.cfg.MaxAttempts:
 		fail(err)
 	default:
-		next := now.Add(Backoff(attempts, d.cfg.Jitter()))
+		if d.cfg.RetryAfter != nil {
+			asked = d.cfg.RetryAfter(err)
+		}
+		next := now.Add(RetryWait(attempts, d.cfg.Jitter(), asked))
 		d.m.metrics.delivered.WithLabelValues(n.Channel, "retry").Inc()
+		if asked > 0 {
+			log = log.With("retry_after", asked)
+		}
 		log.Warn("notification not sent; will retry", "err", err, "retry_at", next)
 		if merr := d.m.store.MarkRetry(ctx, n.ID, attempts, next, err.Error()); merr != nil {
 			log.Error("outbox: recording a retry", "err", merr)
 		}
+		return true, asked
 	}
+	return false, 0
 }
 
 func (d *Delivery) event(ctx context.Context, n upkeep.Notification) (Event, error) {

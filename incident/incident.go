@@ -34,10 +34,11 @@
 //
 // Every notification is a row of the outbox, written in the same transaction as the change that
 // causes it, with a unique idempotency key (incident, step, channel, event): running a step
-// twice inserts nothing the second time. Delivery workers (one per channel, rate-limited) send
+// twice inserts nothing the second time. Delivery workers (a few lanes per channel, sharing
+// the channel's rate limit; an incident's notifications always in the same lane, in order) send
 // pending rows and mark them sent afterwards. Between a successful send and that mark there is
-// a window (one store write, normally milliseconds) in which a crash makes the notification go
-// out again after restart: delivery is at-least-once, and the key is passed to the channel
+// a window (one store write, normally milliseconds; one notification per lane) in which a
+// crash makes the notification go out again after restart: delivery is at-least-once, and the key is passed to the channel
 // (Message-ID, Idempotency-Key, dedup_key) so that receivers can drop the repeat. Retryable
 // errors are retried with exponential backoff and jitter; permanent ones, and those that
 // exhaust the attempts, mark the row failed, which the API, the log and the metrics show.

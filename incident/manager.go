@@ -49,6 +49,7 @@ type Manager struct {
 	keyErr  error
 
 	metrics *metrics
+	version atomic.Uint64 // see Version
 }
 
 // batchSize bounds the transitions applied in one transaction.
@@ -65,11 +66,13 @@ func NewManager(cfg Config) *Manager {
 	if cfg.AckTTL <= 0 {
 		cfg.AckTTL = 24 * time.Hour
 	}
-	return &Manager{
-		store: cfg.Store, log: cfg.Logger, clock: cfg.Clock, ackTTL: cfg.AckTTL,
+	m := &Manager{
+		log: cfg.Logger, clock: cfg.Clock, ackTTL: cfg.AckTTL,
 		wake: make(chan struct{}, 1), notify: func() {},
 		metrics: newMetrics(cfg.Registerer),
 	}
+	m.store = versionedStore{Store: cfg.Store, version: &m.version}
+	return m
 }
 
 // Apply puts a policy into effect (monitors' services, escalations, dependencies).
@@ -181,11 +184,18 @@ func (m *Manager) CatchUp(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
+			// The open incidents are read once per batch and kept up to date by apply:
+			// reading them for every transition made a mass outage quadratic (1,000
+			// transitions at once took over a minute to apply).
+			open, err := tx.OpenIncidents()
+			if err != nil {
+				return err
+			}
 			for _, st := range ts {
 				if st.ID <= cur {
 					continue
 				}
-				n, err := m.apply(tx, p, st, now)
+				n, err := m.apply(tx, p, &open, st, now)
 				if err != nil {
 					return fmt.Errorf("transition %d of %s: %w", st.ID, st.Monitor, err)
 				}
@@ -214,23 +224,27 @@ func failing(pm *policy.Monitor, s upkeep.State) bool {
 }
 
 // apply applies one transition inside tx and returns the number of notifications enqueued.
-func (m *Manager) apply(tx upkeep.IncidentTx, p *policy.Policy, st upkeep.StoredTransition, now time.Time) (int, error) {
+// open holds the open incidents of tx, as OpenIncidents returns them; apply keeps it so
+// (incidents it opens are added, those it resolves removed).
+func (m *Manager) apply(tx upkeep.IncidentTx, p *policy.Policy, open *[]upkeep.Incident, st upkeep.StoredTransition, now time.Time) (int, error) {
 	pm := p.Monitor(st.Monitor)
 	service := ""
 	if pm != nil {
 		service = pm.Service
 	}
-	open, err := tx.OpenIncidents()
-	if err != nil {
-		return 0, err
-	}
 	if failing(pm, st.To) {
-		return m.fail(tx, p, open, st, service, now)
+		inc, n, err := m.fail(tx, p, *open, st, service, now)
+		if inc != nil {
+			*open = append(*open, *inc)
+		}
+		return n, err
 	}
 	if st.To == upkeep.StateMaintenance {
-		return 0, m.maintenance(tx, open, st)
+		return 0, m.maintenance(tx, *open, st)
 	}
-	return m.recover(tx, open, st, now)
+	n, err := m.recover(tx, *open, st, now)
+	*open = slices.DeleteFunc(*open, func(inc upkeep.Incident) bool { return !inc.Open() })
+	return n, err
 }
 
 // maintenance applies a monitor's entering a maintenance window. Maintenance is not an outage:
@@ -254,7 +268,8 @@ func (m *Manager) maintenance(tx upkeep.IncidentTx, open []upkeep.Incident, st u
 	return nil
 }
 
-func (m *Manager) fail(tx upkeep.IncidentTx, p *policy.Policy, open []upkeep.Incident, st upkeep.StoredTransition, service string, now time.Time) (int, error) {
+// fail applies a failing transition; it returns the incident it opened, if it opened one.
+func (m *Manager) fail(tx upkeep.IncidentTx, p *policy.Policy, open []upkeep.Incident, st upkeep.StoredTransition, service string, now time.Time) (*upkeep.Incident, int, error) {
 	event := func(inc *upkeep.Incident, text string) error {
 		return tx.AddUpdate(inc.ID, upkeep.IncidentUpdate{At: st.At, Kind: upkeep.UpdateEvent, Status: inc.Status, Message: text, Author: "upkeep"})
 	}
@@ -271,9 +286,9 @@ func (m *Manager) fail(tx upkeep.IncidentTx, p *policy.Policy, open []upkeep.Inc
 		if mem := member(inc, st.Monitor); mem != nil {
 			mem.State, mem.Failing, mem.Since = st.To, true, st.At
 			if err := tx.SaveIncident(inc); err != nil {
-				return 0, err
+				return nil, 0, err
 			}
-			return 0, event(inc, what)
+			return nil, 0, event(inc, what)
 		}
 	}
 	member := upkeep.IncidentMonitor{Monitor: st.Monitor, Service: service, State: st.To, Failing: true, Since: st.At}
@@ -293,9 +308,9 @@ func (m *Manager) fail(tx upkeep.IncidentTx, p *policy.Policy, open []upkeep.Inc
 					text += fmt.Sprintf(" (service %s depends on %s: folded into this incident)", service, list(inc.Services[:len(inc.Services)-1]))
 				}
 				if err := tx.SaveIncident(inc); err != nil {
-					return 0, err
+					return nil, 0, err
 				}
-				return 0, event(inc, text)
+				return nil, 0, event(inc, text)
 			}
 		}
 	}
@@ -323,13 +338,14 @@ func (m *Manager) fail(tx upkeep.IncidentTx, p *policy.Policy, open []upkeep.Inc
 		inc.Escalation = e.Name
 	}
 	if err := tx.InsertIncident(&inc); err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	if err := event(&inc, what); err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	m.log.Warn("incident opened", "incident", inc.ID, "title", inc.Title, "monitor", st.Monitor, "cause", st.Cause)
-	return m.escalate(tx, p, &inc, now, st.Monitor, string(st.To), st.Cause)
+	n, err := m.escalate(tx, p, &inc, now, st.Monitor, string(st.To), st.Cause)
+	return &inc, n, err
 }
 
 func list(s []string) string { return strings.Join(s, ", ") }

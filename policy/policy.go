@@ -98,12 +98,6 @@ type Objectives struct {
 	RTO          Duration `yaml:"rto" jsonschema:"description=Recovery time objective: how long a recovery may take\\, e.g. \"15m\"."`
 }
 
-// StatusPage is the public status page. Its settings arrive with the status page feature.
-type StatusPage struct {
-	Title    string   `yaml:"title" jsonschema:"description=Title of the status page."`
-	Services []string `yaml:"services" policy:"ref=service" jsonschema:"description=Names of the services shown\\, in this order."`
-}
-
 // Destination is a place backups are copied to. Destination kinds arrive with the backup
 // feature; until then a destination has a name (its key in the destinations map) and no settings.
 type Destination struct{}

@@ -168,6 +168,7 @@ func (d *decoder) check(p *Policy) {
 	d.checkMonitors(p.Monitors)
 	d.checkChannels(p.Channels)
 	d.checkEscalations(p.Escalations)
+	d.checkStatusPage(p.StatusPage)
 	d.checkMaintenance(p.Maintenance)
 	d.checkDrills(p)
 }

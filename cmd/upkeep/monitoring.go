@@ -15,7 +15,9 @@ import (
 	"github.com/upkeep-dev/upkeep/heartbeat"
 	"github.com/upkeep-dev/upkeep/incident"
 	"github.com/upkeep-dev/upkeep/maintenance"
+	"github.com/upkeep-dev/upkeep/notify"
 	"github.com/upkeep-dev/upkeep/policy"
+	"github.com/upkeep-dev/upkeep/statuspage"
 	"github.com/upkeep-dev/upkeep/store/sqlite"
 )
 
@@ -54,6 +56,8 @@ type monitoring struct {
 	incidents *incident.Manager
 	delivery  *incident.Delivery
 	senders   atomic.Pointer[map[string]incident.Sender]
+	// status renders the status page from the engine, the incidents and the store's rollups.
+	status *statuspage.Page
 	// maintenance puts monitors in maintenance windows and sends the windows' notices.
 	maintenance *maintenance.Scheduler
 }
@@ -79,12 +83,15 @@ func newMonitoring(db *sqlite.DB, logger *slog.Logger, reg prometheus.Registerer
 			return s, ok
 		},
 		IsPermanent: isPermanentSendError,
+		RetryAfter:  notify.RetryAfter,
 	})
 	m.senders.Store(&map[string]incident.Sender{})
 	m.maintenance = maintenance.New(maintenance.Config{
 		Store: db, Engine: eng, Logger: logger.With("component", "maintenance"), Notify: m.delivery.Wake,
 		IsOver: func(err error) bool { return errors.Is(err, sqlite.ErrWindowOver) },
 	})
+	m.status = statuspage.New(statuspage.Config{Monitoring: eng, Rollups: db, Incidents: m.incidents,
+		Maintenance: m.maintenance, Logger: logger.With("component", "statuspage")})
 	return m
 }
 
@@ -105,6 +112,7 @@ func (m *monitoring) apply(ctx context.Context, p *policy.Policy) error {
 	}
 	m.senders.Store(&senders)
 	m.incidents.Apply(p)
+	m.status.Apply(p)
 	// After the engine knows the monitors: which of them are in a window now.
 	if err := m.maintenance.Apply(ctx, p); err != nil {
 		return fmt.Errorf("maintenance windows: %w", err)

@@ -112,6 +112,7 @@ func serve(ctx context.Context, e *env, g *globalFlags, listenFlag string, watch
 		Heartbeats:  mon.heartbeats,
 		Incidents:   mon.incidents,
 		Maintenance: mon.maintenance,
+		StatusPage:  mon.status,
 		Metrics:     reg,
 		Version:     versionString(),
 	})
@@ -142,10 +143,10 @@ func serve(ctx context.Context, e *env, g *globalFlags, listenFlag string, watch
 	go func() {
 		defer close(incidentsDone)
 		var wg sync.WaitGroup
-		wg.Add(3)
-		go func() { defer wg.Done(); _ = mon.incidents.Run(runCtx, mon.engine) }()
-		go func() { defer wg.Done(); _ = mon.delivery.Run(runCtx) }()
-		go func() { defer wg.Done(); _ = mon.maintenance.Run(runCtx) }()
+		wg.Go(func() { _ = mon.incidents.Run(runCtx, mon.engine) })
+		wg.Go(func() { _ = mon.delivery.Run(runCtx) })
+		wg.Go(func() { _ = mon.status.Run(runCtx, mon.engine) })
+		wg.Go(func() { _ = mon.maintenance.Run(runCtx) })
 		wg.Wait()
 	}()
 	defer func() { cancel(); <-incidentsDone }()

@@ -337,3 +337,30 @@ func describeEnv(name string) string {
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
+
+// EnvChromium names the Chromium binary of the browser tests; default DefaultChromium.
+const EnvChromium = "UPKEEP_TEST_CHROMIUM"
+
+// DefaultChromium is where Debian's chromium package installs the browser.
+const DefaultChromium = "/usr/bin/chromium"
+
+// Chromium returns the path of a Chromium to drive (with chromedp) and the command-line flags of
+// a headless, quiet browser with a fresh profile in a temporary directory: no sandbox (tests run
+// as root in containers), no GPU, no QUIC, and none of the background traffic (updates, sync,
+// field trials) that would make a test reach the internet. It skips (or fails, see RequireAll)
+// when there is no Chromium.
+func Chromium(t testing.TB) (path string, flags []string) {
+	t.Helper()
+	path = os.Getenv(EnvChromium)
+	if path == "" {
+		path = DefaultChromium
+	}
+	st, err := os.Stat(path)
+	Require(t, err == nil && !st.IsDir() && st.Mode()&0o111 != 0, "no Chromium at %s (apt-get install chromium, or set %s)", path, EnvChromium)
+	flags = []string{
+		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir=" + t.TempDir(),
+	}
+	return path, flags
+}

@@ -11,7 +11,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/upkeep-dev/upkeep"
@@ -316,31 +318,48 @@ func listIncidents(ctx context.Context, q querier, tail string, limit int) ([]up
 	return out, loadMembers(ctx, q, ptrs)
 }
 
+// loadMembers loads the monitors of incs, in chunks of membersChunk incidents per query (one
+// query per incident made reading 1,000 open incidents take 1,000 queries, and the manager
+// reads them inside write transactions).
 func loadMembers(ctx context.Context, q querier, incs []*upkeep.Incident) error {
+	byID := make(map[int64]*upkeep.Incident, len(incs))
 	for _, inc := range incs {
-		rows, err := q.QueryContext(ctx, `SELECT monitor, service, state, failing, since FROM incident_monitors
-			WHERE incident = ? ORDER BY since, monitor`, inc.ID)
+		byID[inc.ID] = inc
+	}
+	for chunk := range slices.Chunk(incs, membersChunk) {
+		args := make([]any, len(chunk))
+		for i, inc := range chunk {
+			args[i] = inc.ID
+		}
+		rows, err := q.QueryContext(ctx, `SELECT incident, monitor, service, state, failing, since FROM incident_monitors
+			WHERE incident IN (?`+strings.Repeat(", ?", len(chunk)-1)+`) ORDER BY incident, since, monitor`, args...)
 		if err != nil {
-			return fmt.Errorf("monitors of incident %d: %w", inc.ID, err)
+			return fmt.Errorf("monitors of incidents: %w", err)
 		}
 		for rows.Next() {
 			var m upkeep.IncidentMonitor
+			var id int64
 			var failing int
 			var since int64
-			if err := rows.Scan(&m.Monitor, &m.Service, &m.State, &failing, &since); err != nil {
+			if err := rows.Scan(&id, &m.Monitor, &m.Service, &m.State, &failing, &since); err != nil {
 				rows.Close()
-				return fmt.Errorf("monitors of incident %d: %w", inc.ID, err)
+				return fmt.Errorf("monitors of incident %d: %w", id, err)
 			}
 			m.Failing, m.Since = failing == 1, fromMillis(since)
-			inc.Monitors = append(inc.Monitors, m)
+			if inc := byID[id]; inc != nil {
+				inc.Monitors = append(inc.Monitors, m)
+			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return fmt.Errorf("monitors of incident %d: %w", inc.ID, err)
+			return fmt.Errorf("monitors of incidents: %w", err)
 		}
 	}
 	return nil
 }
+
+// membersChunk bounds the incidents of one loadMembers query (SQLite allows 32,766 variables).
+const membersChunk = 500
 
 // outboxColumns reads a maintenance notice's missing incident as 0.
 const outboxColumns = `id, key, coalesce(incident, 0), channel, event, step, payload, state, attempts, next_attempt_at,

@@ -157,31 +157,8 @@ func (db *DB) RecordMonitoring(ctx context.Context, results []upkeep.Result, tra
 		if err := resolveLocations(tx, locs, locations); err != nil {
 			return err
 		}
-		if len(results) > 0 {
-			ins, err := tx.Prepare("INSERT INTO results (monitor, time, location, latency_us, outcome, code, error) " +
-				"VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
-			if err != nil {
-				return err
-			}
-			defer ins.Close()
-			for _, r := range results {
-				loc := r.Location
-				if loc == "" {
-					loc = upkeep.LocalLocation
-				}
-				outcome, _ := outcomeCode(r.Outcome)
-				var code sql.NullInt64
-				if r.Code != 0 {
-					code = sql.NullInt64{Int64: int64(r.Code), Valid: true}
-				}
-				var msg sql.NullString
-				if r.Error != "" {
-					msg = sql.NullString{String: r.Error, Valid: true}
-				}
-				if _, err := ins.Exec(monitors[r.Monitor], millis(r.Time), locations[loc], r.Latency.Microseconds(), outcome, code, msg); err != nil {
-					return fmt.Errorf("monitor %q result at %s: %w", r.Monitor, r.Time.UTC().Format(time.RFC3339Nano), err)
-				}
-			}
+		if _, err := insertResults(tx, results, monitors, locations); err != nil {
+			return err
 		}
 		for _, t := range transitions {
 			_, err := tx.Exec("INSERT INTO transitions (monitor, at, from_state, to_state, cause) VALUES (?, ?, ?, ?, ?)",
@@ -198,6 +175,44 @@ func (db *DB) RecordMonitoring(ctx context.Context, results []upkeep.Result, tra
 	return nil
 }
 
+// insertResults inserts results whose monitors and locations are in the maps and returns how
+// many were new: one whose (monitor, time, location) is stored already is left as it was.
+func insertResults(tx *sql.Tx, results []upkeep.Result, monitors, locations map[string]int64) (int, error) {
+	if len(results) == 0 {
+		return 0, nil
+	}
+	ins, err := tx.Prepare("INSERT INTO results (monitor, time, location, latency_us, outcome, code, error) " +
+		"VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
+	if err != nil {
+		return 0, err
+	}
+	defer ins.Close()
+	added := 0
+	for _, r := range results {
+		loc := r.Location
+		if loc == "" {
+			loc = upkeep.LocalLocation
+		}
+		outcome, _ := outcomeCode(r.Outcome)
+		var code sql.NullInt64
+		if r.Code != 0 {
+			code = sql.NullInt64{Int64: int64(r.Code), Valid: true}
+		}
+		var msg sql.NullString
+		if r.Error != "" {
+			msg = sql.NullString{String: r.Error, Valid: true}
+		}
+		res, err := ins.Exec(monitors[r.Monitor], millis(r.Time), locations[loc], r.Latency.Microseconds(), outcome, code, msg)
+		if err != nil {
+			return 0, fmt.Errorf("monitor %q result at %s: %w", r.Monitor, r.Time.UTC().Format(time.RFC3339Nano), err)
+		}
+		if n, err := res.RowsAffected(); err == nil && n > 0 {
+			added++
+		}
+	}
+	return added, nil
+}
+
 // DefaultResultsLimit and MaxResultsLimit bound the page Results returns.
 const (
 	DefaultResultsLimit = 100
@@ -208,6 +223,12 @@ const (
 // (DefaultResultsLimit for limit <= 0, at most MaxResultsLimit). A zero from or to leaves that
 // side open. An unknown monitor has no results.
 func (db *DB) Results(ctx context.Context, monitor string, from, to time.Time, limit int) ([]upkeep.Result, error) {
+	return db.ResultsFrom(ctx, monitor, "", from, to, limit)
+}
+
+// ResultsFrom is Results from one location only ("local" for the server's own checks); an
+// empty location means every location.
+func (db *DB) ResultsFrom(ctx context.Context, monitor, location string, from, to time.Time, limit int) ([]upkeep.Result, error) {
 	if limit <= 0 {
 		limit = DefaultResultsLimit
 	}
@@ -217,7 +238,8 @@ func (db *DB) Results(ctx context.Context, monitor string, from, to time.Time, l
 		SELECT r.time, l.name, r.latency_us, r.outcome, r.code, r.error
 		FROM results r JOIN locations l ON l.id = r.location
 		WHERE r.monitor = (SELECT id FROM monitors WHERE name = ?) AND r.time >= ? AND r.time < ?
-		ORDER BY r.time DESC, r.location LIMIT ?`, monitor, lo, hi, limit)
+			AND (? = '' OR l.name = ?)
+		ORDER BY r.time DESC, r.location LIMIT ?`, monitor, lo, hi, location, location, limit)
 	if err != nil {
 		return nil, fmt.Errorf("results of %q: %w", monitor, err)
 	}
