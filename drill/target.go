@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -80,7 +81,15 @@ func (t *target) restore(ctx context.Context, rep Repository, snap repo.Snapshot
 		if err := wipeDir(t.dir); err != nil {
 			return out, err
 		}
-		err := rep.RestoreFiles(ctx, snap.ID, t.dir, func(p repo.Progress) { out.files, out.bytes = p.Files, p.Bytes })
+		// Progress is reported from kopia's parallel workers, not always in order.
+		var mu sync.Mutex
+		err := rep.RestoreFiles(ctx, snap.ID, t.dir, func(p repo.Progress) {
+			mu.Lock()
+			out.files, out.bytes = max(out.files, p.Files), max(out.bytes, p.Bytes)
+			mu.Unlock()
+		})
+		mu.Lock()
+		defer mu.Unlock()
 		if err != nil {
 			return out, err
 		}
