@@ -301,7 +301,7 @@ func (d *decoder) checkDrillTarget(dr *Drill, path string) {
 	}
 	switch kinds[0] {
 	case TargetPath:
-		d.checkAbsPath(path+".path.dir", t.Path.Dir)
+		d.checkTargetPath(path+".path.dir", t.Path.Dir)
 		if !t.Path.Wipe && !d.hasProblemUnder(path+".path") {
 			p := path + ".path"
 			d.add(d.keyOrValuePos(p+".wipe", p), p+".wipe", fmt.Sprintf("the drill deletes everything in %s before restoring, but the policy does not say it may", quote(t.Path.Dir)),
@@ -326,7 +326,7 @@ func (d *decoder) checkDrillTarget(dr *Drill, path string) {
 				"add scratch: true if the database is only for this drill; never point a drill at a database that holds real data")
 		}
 	case TargetSQLite:
-		d.checkAbsPath(path+".sqlite.path", t.SQLite.Path)
+		d.checkTargetPath(path+".sqlite.path", t.SQLite.Path)
 	}
 }
 
@@ -338,7 +338,9 @@ func (d *decoder) keyOrValuePos(path, parent string) position {
 	return d.posAt(parent)
 }
 
-func (d *decoder) checkAbsPath(path, value string) {
+// checkTargetPath is backjobs' checkAbsPath (policy/destination.go on branch backjobs); use that once
+// it is on main.
+func (d *decoder) checkTargetPath(path, value string) {
 	if value == "" || d.hasProblem(path) {
 		return
 	}
