@@ -287,3 +287,39 @@ func TestFilesDrillRefusesUnmarkedTarget(t *testing.T) {
 		t.Errorf("the unmarked directory was touched: %v", err)
 	}
 }
+
+// A command target gets the restored files in UPKEEP_RESTORED_PATH; a failing command fails the
+// restore with its output.
+func TestCommandTargetDrill(t *testing.T) {
+	f := newFixture(t, "files-job", SourceFiles)
+	f.backupFiles(sourceTree(t))
+	copied := filepath.Join(t.TempDir(), "copied.txt")
+	d := &policy.Drill{
+		Name: "cmd-drill", Backup: "files-job",
+		Into:   policy.DrillTarget{Command: &policy.CommandTarget{Run: `cp "$UPKEEP_RESTORED_PATH/sub/b.txt" ` + copied}},
+		Verify: []policy.VerifyStep{sample(100), {Command: "test -s " + copied}},
+	}
+	if _, err := f.runner.Run(t.Context(), d, ""); err != nil {
+		t.Fatalf("drill failed: %v", err)
+	}
+	d.Into.Command.Run = "echo no space left >&2; exit 3"
+	_, err := f.runner.Run(t.Context(), d, "")
+	wantFailure(t, err, "restore", "exit status 3: no space left")
+}
+
+// A drill still going at its timeout is cancelled and failed, saying so.
+func TestDrillTimeout(t *testing.T) {
+	f := newFixture(t, "files-job", SourceFiles)
+	f.backupFiles(sourceTree(t))
+	d := filesDrill(filepath.Join(t.TempDir(), "target"), policy.VerifyStep{Command: "exec sleep 60"})
+	d.Timeout = policy.Duration{Duration: 2 * time.Second}
+	run, err := f.runner.Run(t.Context(), d, "")
+	// On a slow machine the timeout may strike before the verify step: any phase will do.
+	var fl *Failure
+	if !errors.As(err, &fl) || !strings.Contains(fl.Reason, "timed out after 2s") {
+		t.Errorf("want a timeout, got %v", err)
+	}
+	if run.Status != upkeep.DrillFailed {
+		t.Errorf("run %+v", run)
+	}
+}

@@ -340,6 +340,7 @@ func (t *target) restoredDSN() string {
 func runShell(ctx context.Context, command string, env []string) error {
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", command)
 	cmd.Env = append(os.Environ(), env...)
+	cmd.WaitDelay = 5 * time.Second // a child left holding the output open after a cancel
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		tail := strings.TrimSpace(string(out))
