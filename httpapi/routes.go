@@ -20,6 +20,15 @@ func addRoutes(mux *http.ServeMux, cfg Config) {
 		mux.Handle("GET /ack/{token}", handleAck(cfg.Incidents))
 		mux.Handle("POST /ack/{token}", handleAck(cfg.Incidents))
 	}
+	// Status page subscriptions: public, the signed tokens of the links are the secret.
+	if s := cfg.Subscriptions; s != nil {
+		mux.Handle("GET /subscribe", s.SubscribeForm())
+		mux.Handle("POST /subscribe", s.Subscribe())
+		mux.Handle("GET /subscribe/confirm/{token}", s.ConfirmPage())
+		mux.Handle("POST /subscribe/confirm/{token}", s.Confirm())
+		mux.Handle("GET /unsubscribe/{token}", s.UnsubscribePage())
+		mux.Handle("POST /unsubscribe/{token}", s.Unsubscribe())
+	}
 
 	// The status page (status_page in the policy): public unless status_page.public is false.
 	if sp := cfg.StatusPage; sp != nil {
@@ -64,6 +73,11 @@ func addRoutes(mux *http.ServeMux, cfg Config) {
 		api.Handle("POST /api/v1/maintenance", handleMaintenanceCreate(cfg.Maintenance, cfg.Now))
 		api.Handle("GET /api/v1/maintenance/{id}", handleMaintenanceGet(cfg.Maintenance, cfg.Now))
 		api.Handle("POST /api/v1/maintenance/{id}/end", handleMaintenanceEnd(cfg.Maintenance, cfg.Now))
+	}
+	if s := cfg.Subscriptions; s != nil {
+		api.Handle("GET /api/v1/subscribers", handleSubscribers(s))
+		api.Handle("POST /api/v1/subscribers", handleSubscriberCreate(s))
+		api.Handle("DELETE /api/v1/subscribers/{id}", handleSubscriberDelete(s))
 	}
 	mux.Handle("/api/v1/", requireToken(cfg.Logger, cfg.Store, cfg.Now, true, api))
 

@@ -51,6 +51,8 @@ type Config struct {
 	StatusPage StatusPage
 	// Maintenance serves the maintenance windows API; nil: none.
 	Maintenance Maintenance
+	// Subscriptions serves the subscription pages and the subscribers API; nil: neither.
+	Subscriptions Subscriptions
 	// Metrics is gathered for /metrics; nil means no /metrics.
 	Metrics prometheus.Gatherer
 	Version string

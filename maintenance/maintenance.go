@@ -80,6 +80,9 @@ type Config struct {
 	Notify func()
 	// IsOver recognises the store's error for ending a window that is over.
 	IsOver func(error) bool
+	// Subscribers returns a channel that gets every window's notices besides its notify list
+	// (the status page's subscribers, package subscription), "" for none; nil: none.
+	Subscribers func() string
 }
 
 // Scheduler runs the maintenance windows; see the package comment.
@@ -200,11 +203,19 @@ func (s *Scheduler) Step(ctx context.Context) (time.Time, error) {
 	if len(due) == 0 {
 		return next, nil
 	}
+	var subscribers string
+	if s.cfg.Subscribers != nil {
+		subscribers = s.cfg.Subscribers()
+	}
 	enqueued := 0
 	err = s.cfg.Store.IncidentTx(ctx, func(tx upkeep.IncidentTx) error {
 		enqueued = 0
 		for _, n := range due {
-			for _, c := range n.w.Notify {
+			channels := n.w.Notify
+			if c := subscribers; c != "" {
+				channels = append(slices.Clip(channels), c)
+			}
+			for _, c := range channels {
 				ok, err := tx.Enqueue(Notification(n.w, n.event, c, now))
 				if err != nil {
 					return err

@@ -20,6 +20,8 @@ type StatusPage struct {
 	// Public is *bool: a default of true must not overwrite an explicit false.
 	Public            *bool `yaml:"public" jsonschema:"description=Whether the page and its feeds\\, badges and /api/v2 JSON are served without a token. Default: true. With false they need an API token (Authorization: Bearer)."`
 	ShowResponseTimes bool  `yaml:"show_response_times" jsonschema:"description=Show a response-time chart (median and 95th percentile per day) for each service."`
+	// Subscriptions: see subscriptions.go.
+	Subscriptions *Subscriptions `yaml:"subscriptions" jsonschema:"description=Subscriptions to incident and maintenance notices (e-mail and webhooks). Absent: none."`
 }
 
 // StatusPageLink is a link in the status page's header.

@@ -170,6 +170,7 @@ func (d *decoder) check(p *Policy) {
 	d.checkEscalations(p.Escalations)
 	d.checkStatusPage(p.StatusPage)
 	d.checkMaintenance(p.Maintenance)
+	d.checkSubscriptions(p)
 	d.checkDrills(p)
 }
 

@@ -48,6 +48,7 @@ type Snapshot struct {
 	URL         string // the page's public address
 	Logo        string // URL of the logo; empty: none
 	Links       []policy.StatusPageLink
+	Subscribe   bool // e-mail subscriptions are on: link to /subscribe (package subscription)
 	Theme       string
 	HistoryDays int
 	Latency     bool // show response times
@@ -401,6 +402,7 @@ func (p *Page) Snapshot(ctx context.Context) (*Snapshot, error) {
 	s := &Snapshot{
 		At: now, Title: sp.Title, Description: sp.Description, URL: pol.Server.PublicURL, Links: sp.Links,
 		Theme: sp.Theme, HistoryDays: sp.HistoryDays, Latency: sp.ShowResponseTimes,
+		Subscribe: sp.Subscriptions != nil && sp.Subscriptions.Email != nil,
 	}
 	if sp.Logo != "" {
 		s.Logo = sp.Logo

@@ -88,10 +88,20 @@ var ErrCorrupt = errors.New("repository damaged")
 // (an object shared by several snapshots is checked, and named, once); the error then matches
 // ErrCorrupt.
 func (r *Repo) Verify(ctx context.Context, readDataFraction float64) (VerifyReport, error) {
-	var rep VerifyReport
 	if readDataFraction < 0 || readDataFraction > 1 {
-		return rep, r.errorf("verify", fmt.Errorf("read fraction %v is not between 0 and 1", readDataFraction))
+		return VerifyReport{}, r.errorf("verify", fmt.Errorf("read fraction %v is not between 0 and 1", readDataFraction))
 	}
+	// Read from the destination, not from a local cache that could hide damage there.
+	rr, err := r.uncached(ctx)
+	if err != nil {
+		return VerifyReport{}, err
+	}
+	defer rr.closeShared(ctx)
+	return rr.verify(ctx, readDataFraction)
+}
+
+func (r *Repo) verify(ctx context.Context, readDataFraction float64) (VerifyReport, error) {
+	var rep VerifyReport
 	blobs, err := blob.ReadBlobMap(ctx, r.rep.BlobReader())
 	if err != nil {
 		return rep, r.errorf("verify: listing the destination", err)

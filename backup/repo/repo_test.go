@@ -204,6 +204,12 @@ func testFilesRoundTrip(t *testing.T, d repo.Destination) {
 		t.Fatalf("RestoreFiles: %v", err)
 	}
 	compareTrees(t, src, dst)
+
+	// The same destination with another password: refused, clearly.
+	_, err = repo.Open(ctx, d, repo.Options{Password: "not the password", StateDir: t.TempDir()})
+	if !errors.Is(err, repo.ErrWrongPassword) || !strings.Contains(err.Error(), d.Name) {
+		t.Errorf("Open with a wrong password: %v, want ErrWrongPassword naming %q", err, d.Name)
+	}
 }
 
 // testStreamsRoundTrip snapshots streams to d and reads them back.
@@ -471,8 +477,13 @@ func TestUnreachableDestination(t *testing.T) {
 	}
 }
 
-// A flipped byte in a pack file is found by Verify, which names the snapshot and file.
+// A flipped byte in a data pack ('p', file contents) is found by Verify, which names the snapshot
+// and file, also through the connection that wrote the data.
 func TestVerifyFindsFlippedByte(t *testing.T) {
+	testVerifyFindsFlippedByte(t, "p", "databases/app.dump")
+}
+
+func testVerifyFindsFlippedByte(t *testing.T, prefix, what string) {
 	ctx := t.Context()
 	d := pathDest(t)
 	r := open(t, d, repo.Options{})
@@ -487,12 +498,12 @@ func TestVerifyFindsFlippedByte(t *testing.T) {
 		t.Fatalf("Verify of an intact repository: %+v, %v", rep, err)
 	}
 
-	// Flip one byte in the middle of the largest data pack ('p' blobs hold file contents).
+	// Flip one byte in the middle of the largest pack of the kind.
 	var biggest string
 	var size int64
 	_ = filepath.WalkDir(d.Path, func(p string, e fs.DirEntry, err error) error {
 		rel, _ := filepath.Rel(d.Path, p)
-		if err == nil && e.Type().IsRegular() && strings.HasPrefix(rel, "p") {
+		if err == nil && e.Type().IsRegular() && strings.HasPrefix(rel, prefix) {
 			if fi, _ := e.Info(); fi.Size() > size {
 				biggest, size = p, fi.Size()
 			}
@@ -511,12 +522,12 @@ func TestVerifyFindsFlippedByte(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	r2 := open(t, d, repo.Options{NoCache: true})
-	rep, err := r2.Verify(ctx, 1)
+	rep, err := r.Verify(ctx, 1)
 	if !errors.Is(err, repo.ErrCorrupt) || len(rep.Errors) == 0 {
 		t.Fatalf("Verify after flipping a byte: %+v, %v; want ErrCorrupt", rep, err)
 	}
-	if all := strings.Join(rep.Errors, "\n"); !strings.Contains(all, "databases/app.dump") || !strings.Contains(all, snap.ID) {
+	t.Log(rep.Errors[0])
+	if all := strings.Join(rep.Errors, "\n"); !strings.Contains(all, what) || !strings.Contains(all, snap.ID) {
 		t.Errorf("Verify errors should name the snapshot and file:\n%s", all)
 	}
 }
@@ -546,5 +557,29 @@ func TestSeveralPathsAndExclude(t *testing.T) {
 	want := rel + "/etc/app.conf," + rel + "/srv/www/index.html"
 	if got := strings.Join(names, ","); got != want {
 		t.Errorf("Entries = %s\nwant %s", got, want)
+	}
+}
+
+// With object lock, every object written is locked: deleting it before the lock expires fails,
+// even with the bucket owner's credentials.
+func TestS3ObjectLock(t *testing.T) {
+	ctx := t.Context()
+	b := testenv.S3ObjectLock(t)
+	d := repo.Destination{Name: "immutable", S3: &repo.S3{
+		Endpoint: b.Endpoint, Bucket: b.Bucket, Region: b.Region,
+		AccessKeyID: b.AccessKey, SecretAccessKey: b.SecretKey, ObjectLockDays: 1,
+	}}
+	r := open(t, d, repo.Options{})
+	if _, err := r.SnapshotStreams(ctx, "db", []repo.Stream{{Name: "dump", Open: func(context.Context) (io.ReadCloser, error) {
+		return io.NopCloser(strings.NewReader("locked data")), nil
+	}}}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	locked, err := testenv.S3ObjectsLocked(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if locked == 0 {
+		t.Error("no object of the repository is locked")
 	}
 }

@@ -16,8 +16,8 @@ import (
 // fails, and kills it with SIGKILL twice: inside the window, and while the notices of the
 // window's end are being sent. The monitor stays in maintenance across the first kill (no
 // incident, no page), is down the moment the window ends (one incident, one page), and the
-// window's notices each reach the receiver once (a second time only for the notification held
-// at the kill: the documented at-least-once window).
+// window's notices each reach the receiver once (a second time only for those in flight at the
+// kill, in any delivery lane: the documented at-least-once window).
 func TestMaintenanceKill9(t *testing.T) {
 	var failing atomic.Bool
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -104,6 +104,7 @@ escalations:
 
 	// End the window with the monitor down, and kill while the first resulting notification is
 	// at the receiver, unanswered.
+	before, _ := recv.snapshot()
 	release := recv.holdNext()
 	ended := time.Now()
 	cli("end", "1")
@@ -117,6 +118,7 @@ escalations:
 		t.Fatal(err)
 	}
 	<-s.wait()
+	atKill, _ := recv.snapshot()
 	release()
 	t.Logf("kill -9 while sending %s", held)
 	s = startServe(t, dir, nil)
@@ -174,8 +176,11 @@ escalations:
 		t.Errorf("malformed request: %s", b)
 	}
 	for _, r := range rows {
+		// A notification that reached the receiver between the window's end and the kill may
+		// have been in flight in any delivery lane (the held one, or another lane's whose "sent"
+		// was not yet stored): it may arrive once more. Every other one exactly once.
 		limit := 1
-		if r.Key == held {
+		if r.Key == held || atKill[r.Key] > before[r.Key] {
 			limit = 2
 		}
 		if n := got[r.Key]; n < 1 || n > limit {

@@ -19,6 +19,7 @@ import (
 	"github.com/upkeep-dev/upkeep/policy"
 	"github.com/upkeep-dev/upkeep/statuspage"
 	"github.com/upkeep-dev/upkeep/store/sqlite"
+	"github.com/upkeep-dev/upkeep/subscription"
 )
 
 // monitorFactory builds what the engine runs for each monitor: a check for active monitors,
@@ -60,6 +61,8 @@ type monitoring struct {
 	status *statuspage.Page
 	// maintenance puts monitors in maintenance windows and sends the windows' notices.
 	maintenance *maintenance.Scheduler
+	// subs runs the status page's subscriptions; its notices share the outbox.
+	subs *subscription.Service
 }
 
 func newMonitoring(db *sqlite.DB, logger *slog.Logger, reg prometheus.Registerer) *monitoring {
@@ -79,6 +82,9 @@ func newMonitoring(db *sqlite.DB, logger *slog.Logger, reg prometheus.Registerer
 	m.incidents = incident.NewManager(incident.Config{Store: db, Logger: logger.With("component", "incidents"), Registerer: reg})
 	m.delivery = incident.NewDelivery(m.incidents, incident.DeliveryConfig{
 		Senders: func(channel string) (incident.Sender, bool) {
+			if s, ok := m.subs.Sender(channel); ok {
+				return s, true
+			}
 			s, ok := (*m.senders.Load())[channel]
 			return s, ok
 		},
@@ -86,9 +92,17 @@ func newMonitoring(db *sqlite.DB, logger *slog.Logger, reg prometheus.Registerer
 		RetryAfter:  notify.RetryAfter,
 	})
 	m.senders.Store(&map[string]incident.Sender{})
+	m.subs = subscription.New(subscription.Config{Store: db, Logger: logger.With("component", "subscribers"), Notify: m.delivery.Wake,
+		Send: notify.Options{Version: versionString()}})
 	m.maintenance = maintenance.New(maintenance.Config{
 		Store: db, Engine: eng, Logger: logger.With("component", "maintenance"), Notify: m.delivery.Wake,
 		IsOver: func(err error) bool { return errors.Is(err, sqlite.ErrWindowOver) },
+		Subscribers: func() string {
+			if m.subs.Enabled() {
+				return subscription.FanOutChannel
+			}
+			return ""
+		},
 	})
 	m.status = statuspage.New(statuspage.Config{Monitoring: eng, Rollups: db, Incidents: m.incidents,
 		Maintenance: m.maintenance, Logger: logger.With("component", "statuspage")})
@@ -113,6 +127,7 @@ func (m *monitoring) apply(ctx context.Context, p *policy.Policy) error {
 	m.senders.Store(&senders)
 	m.incidents.Apply(p)
 	m.status.Apply(p)
+	m.subs.Apply(p)
 	// After the engine knows the monitors: which of them are in a window now.
 	if err := m.maintenance.Apply(ctx, p); err != nil {
 		return fmt.Errorf("maintenance windows: %w", err)

@@ -105,16 +105,17 @@ func serve(ctx context.Context, e *env, g *globalFlags, listenFlag string, watch
 	}
 	rt := newReloader(logger, src, load, mon.apply, pol)
 	handler := httpapi.New(httpapi.Config{
-		Logger:      logger,
-		Store:       db,
-		Runtime:     rt,
-		Monitoring:  mon.engine,
-		Heartbeats:  mon.heartbeats,
-		Incidents:   mon.incidents,
-		Maintenance: mon.maintenance,
-		StatusPage:  mon.status,
-		Metrics:     reg,
-		Version:     versionString(),
+		Logger:        logger,
+		Store:         db,
+		Runtime:       rt,
+		Monitoring:    mon.engine,
+		Heartbeats:    mon.heartbeats,
+		Incidents:     mon.incidents,
+		Maintenance:   mon.maintenance,
+		StatusPage:    mon.status,
+		Subscriptions: mon.subs,
+		Metrics:       reg,
+		Version:       versionString(),
 	})
 	srv := &http.Server{
 		Handler:           handler,
@@ -147,6 +148,7 @@ func serve(ctx context.Context, e *env, g *globalFlags, listenFlag string, watch
 		wg.Go(func() { _ = mon.delivery.Run(runCtx) })
 		wg.Go(func() { _ = mon.status.Run(runCtx, mon.engine) })
 		wg.Go(func() { _ = mon.maintenance.Run(runCtx) })
+		wg.Go(func() { _ = mon.subs.Run(runCtx) })
 		wg.Wait()
 	}()
 	defer func() { cancel(); <-incidentsDone }()

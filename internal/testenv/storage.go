@@ -49,6 +49,18 @@ type S3Bucket struct {
 // UPKEEP_TEST_REQUIRE_ALL=1).
 func S3(t testing.TB) S3Bucket {
 	t.Helper()
+	return s3Bucket(t, false)
+}
+
+// S3ObjectLock is S3 with a bucket created with S3 object lock enabled. Objects still locked at
+// cleanup are not deleted (nor is the bucket): a lock cannot be lifted before it expires.
+func S3ObjectLock(t testing.TB) S3Bucket {
+	t.Helper()
+	return s3Bucket(t, true)
+}
+
+func s3Bucket(t testing.TB, objectLock bool) S3Bucket {
+	t.Helper()
 	b := S3Bucket{
 		Endpoint:  os.Getenv(EnvS3Endpoint),
 		Region:    "us-east-1",
@@ -66,14 +78,14 @@ func S3(t testing.TB) S3Bucket {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
-	if err := client.MakeBucket(ctx, b.Bucket, minio.MakeBucketOptions{Region: b.Region}); err != nil {
+	if err := client.MakeBucket(ctx, b.Bucket, minio.MakeBucketOptions{Region: b.Region, ObjectLocking: objectLock}); err != nil {
 		Require(t, false, "S3 server at %s cannot create a bucket (set %s or run .ci/run): %v", b.Endpoint, EnvS3Endpoint, err)
 		return b
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 		defer cancel()
-		if err := removeBucket(ctx, client, b.Bucket); err != nil {
+		if err := removeBucket(ctx, client, b.Bucket); err != nil && !objectLock {
 			t.Errorf("testenv: deleting S3 bucket %s: %v", b.Bucket, err)
 		}
 	})
@@ -191,4 +203,28 @@ func (s SFTPServer) dial() (*sftp.Client, func(), error) {
 		return nil, nil, err
 	}
 	return client, func() { client.Close(); conn.Close() }, nil
+}
+
+// S3ObjectsLocked tries to delete every object of b with the bucket owner's credentials, and
+// counts the deletions the server refuses; it fails if any deletion succeeds.
+func S3ObjectsLocked(ctx context.Context, b S3Bucket) (int, error) {
+	client, err := s3Client(b)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for obj := range client.ListObjects(ctx, b.Bucket, minio.ListObjectsOptions{Recursive: true}) {
+		if obj.Err != nil {
+			return n, obj.Err
+		}
+		err := client.RemoveObject(ctx, b.Bucket, obj.Key, minio.RemoveObjectOptions{})
+		if err == nil {
+			return n, fmt.Errorf("object %s was deleted", obj.Key)
+		}
+		if resp := minio.ToErrorResponse(err); resp.Code != "AccessDenied" && !strings.Contains(strings.ToLower(resp.Message), "lock") && !strings.Contains(strings.ToLower(resp.Message), "retention") {
+			return n, fmt.Errorf("deleting %s: %w (not an object lock refusal)", obj.Key, err)
+		}
+		n++
+	}
+	return n, nil
 }

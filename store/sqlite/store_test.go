@@ -104,7 +104,7 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := raw.ExecContext(t.Context(), "PRAGMA user_version = 7"); err != nil {
+	if _, err := raw.ExecContext(t.Context(), "PRAGMA user_version = 99"); err != nil {
 		t.Fatal(err)
 	}
 	if err := raw.Close(); err != nil {
@@ -120,10 +120,10 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 	if !errors.As(err, &tooNew) {
 		t.Fatalf("Open of a newer schema: err = %v, want *SchemaTooNewError", err)
 	}
-	if tooNew.Version != 7 || tooNew.Known != known {
+	if tooNew.Version != 99 || tooNew.Known != known {
 		t.Errorf("SchemaTooNewError = %+v", tooNew)
 	}
-	want := "store " + filepath.Join(dir, "upkeep.db") + " has schema version 7 but this Upkeep knows only up to " +
+	want := "store " + filepath.Join(dir, "upkeep.db") + " has schema version 99 but this Upkeep knows only up to " +
 		strconv.Itoa(known) + ": it was written by a newer Upkeep; run that version or restore a backup of the data directory"
 	if err.Error() != want {
 		t.Errorf("message:\n got %s\nwant %s", err, want)
