@@ -32,6 +32,8 @@ func TestDocsExamples(t *testing.T) {
 		"AWS_ACCESS_KEY_ID":     "AKIAEXAMPLE",
 		"AWS_SECRET_ACCESS_KEY": "s3cret",
 		"APP_DB_DSN":            "postgres://backup:pw@db.internal/app",
+		// Secrets of the drills examples.
+		"SCRATCH_DSN": "postgres://drill:pw@scratch.internal:5432/postgres",
 	})
 	blocks := yamlBlocks(string(doc))
 	if len(blocks) < 10 {

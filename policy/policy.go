@@ -98,13 +98,6 @@ type Objectives struct {
 	RTO          Duration `yaml:"rto" jsonschema:"description=Recovery time objective: how long a recovery may take\\, e.g. \"15m\"."`
 }
 
-// Drill restores a backup somewhere to prove it restores. Its schedule, target and checks
-// arrive with the drills feature.
-type Drill struct {
-	Name   string `yaml:"name" policy:"name" jsonschema:"required,description=Name of the drill."`
-	Backup string `yaml:"backup" policy:"ref=backup" jsonschema:"required,description=Name of the backup this drill restores."`
-}
-
 // Agent runs checks from another location. Its settings arrive with the agents feature.
 type Agent struct {
 	Name string `yaml:"name" policy:"name" jsonschema:"required,description=Name of the agent (its location\\, e.g. eu-west)."`

@@ -113,7 +113,7 @@ destinations:
 backups:
   - {name: app-db, service: db, postgres: {dsn: "postgres:///app"}, schedule: "0 6 * * *", to: [onsite, offsite]}
 drills:
-  - {name: app-db-restore, backup: app-db}
+  - {name: app-db-restore, backup: app-db, into: {sqlite: {path: /srv/drill/app.db}}}
 agents:
   - name: eu-west
 `,
@@ -386,6 +386,7 @@ status_page: [x]
 				`p.yaml:3:10: services[1].name: a value is required`,
 				`p.yaml:5:5: drills[0]: missing required key "name"`,
 				`p.yaml:5:5: drills[0]: missing required key "backup"`,
+				`p.yaml:5:5: drills[0]: missing required key "into"`,
 			},
 		},
 		{
@@ -409,7 +410,7 @@ escalations:
 backups:
   - {name: b, service: api, to: [s3], schedule: "@daily", command: {run: x}}
 drills:
-  - {name: d, backup: c}
+  - {name: d, backup: c, into: {sqlite: {path: /srv/d.db}}}
 maintenance:
   - {name: w, services: [api, web], cron: "@daily", duration: 1h}
 status_page: {services: [api, web]}

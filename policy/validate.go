@@ -174,6 +174,7 @@ func (d *decoder) check(p *Policy) {
 	d.checkDestinations(p.Destinations)
 	d.checkBackups(p.Backups)
 	d.addBackupMonitors(p)
+	d.checkDrills(p)
 }
 
 // hasProblem reports whether a problem has been found at path already.
