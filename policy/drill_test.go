@@ -8,8 +8,8 @@ import (
 
 const drillPrelude = `
 services: [{name: app, objectives: {rpo: 1h, rto: 15m}}]
-destinations: {onsite: {}, offsite: {}}
-backups: [{name: db, service: app, to: [onsite, offsite]}]
+destinations: {onsite: {path: /b1, password_file: /p}, offsite: {path: /b2, password_file: /p}}
+backups: [{name: db, service: app, postgres: {dsn: "postgres://localhost/app"}, schedule: "@daily", to: [onsite, offsite]}]
 drills:
 `
 
