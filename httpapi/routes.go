@@ -68,6 +68,13 @@ func addRoutes(mux *http.ServeMux, cfg Config) {
 		api.Handle("PUT /api/v1/incidents/{id}/report", handleIncidentReport(cfg.Incidents))
 		api.Handle("GET /api/v1/notifications", handleNotifications(cfg.Incidents))
 	}
+	if cfg.Backups != nil {
+		api.Handle("GET /api/v1/backups", handleBackups(cfg))
+		api.Handle("GET /api/v1/backups/{job}/runs", handleBackupRuns(cfg.Backups, cfg.BackupHistory))
+		api.Handle("GET /api/v1/backups/{job}/runs/{id}", handleBackupRun(cfg.Backups, cfg.BackupHistory))
+		api.Handle("GET /api/v1/backups/{job}/snapshots", handleBackupSnapshots(cfg.Backups))
+		api.Handle("POST /api/v1/backups/{job}/run", handleStartBackup(cfg.Backups))
+	}
 	if cfg.Maintenance != nil {
 		api.Handle("GET /api/v1/maintenance", handleMaintenanceList(cfg.Maintenance, cfg.Now))
 		api.Handle("POST /api/v1/maintenance", handleMaintenanceCreate(cfg.Maintenance, cfg.Now))

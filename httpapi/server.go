@@ -47,6 +47,9 @@ type Config struct {
 	Heartbeats Heartbeats
 	// Incidents serves the incidents API and the acknowledgement links; nil: neither.
 	Incidents Incidents
+	// Backups serves the backups API with BackupHistory (the stored runs); nil: no backups API.
+	Backups       Backups
+	BackupHistory BackupHistory
 	// StatusPage serves the status page, its feeds, badges and /api/v2; nil: none of them.
 	StatusPage StatusPage
 	// Maintenance serves the maintenance windows API; nil: none.

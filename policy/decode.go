@@ -37,6 +37,9 @@ type kindNamer interface{ kindName() string }
 
 var kindNamerType = reflect.TypeFor[kindNamer]()
 
+// commandType is written as a string or as a list of strings.
+var commandType = reflect.TypeFor[Command]()
+
 // position is a line and column in the document, both 1-based.
 type position struct{ line, col int }
 
@@ -423,6 +426,14 @@ func (d *decoder) decode(n ast.Node, v reflect.Value, path string, opts fieldOpt
 		d.nodes[path] = nodeInfo{pos: pos}
 	}
 
+	if v.Type() == commandType {
+		if _, isList := n.(*ast.SequenceNode); isList {
+			var argv []string
+			d.decodeSlice(n, reflect.ValueOf(&argv).Elem(), path, opts)
+			v.Set(reflect.ValueOf(Command{Argv: argv}))
+			return
+		}
+	}
 	if v.CanAddr() && v.Addr().Type().Implements(textUnmarshalerType) {
 		d.decodeText(n, v, path)
 		return

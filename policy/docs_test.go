@@ -27,6 +27,13 @@ func TestDocsExamples(t *testing.T) {
 		"TWILIO_AUTH_TOKEN":     "twilio-token",
 		"SLACK_WEBHOOK_URL":     "https://hooks.slack.com/services/T0/B0/x",
 		"PAGERDUTY_ROUTING_KEY": "0123456789abcdef0123456789abcdef",
+		// Secrets of the backups examples.
+		"BACKUP_PASSWORD":       "b4ckup",
+		"AWS_ACCESS_KEY_ID":     "AKIAEXAMPLE",
+		"AWS_SECRET_ACCESS_KEY": "s3cret",
+		"APP_DB_DSN":            "postgres://backup:pw@db.internal/app",
+		// Secrets of the drills examples.
+		"SCRATCH_DSN": "postgres://drill:pw@scratch.internal:5432/postgres",
 	})
 	blocks := yamlBlocks(string(doc))
 	if len(blocks) < 10 {

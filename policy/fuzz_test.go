@@ -16,7 +16,7 @@ func FuzzParse(f *testing.F) {
 		"server: {listen: '0.0.0.0:80', public_url: 'https://x.example/a/', data_dir: /d, log: {level: warn, format: json}}\n",
 		"services:\n  - &b {name: a, objectives: &o {rpo: 1h}}\n  - <<: *b\n    name: c\n    objectives: {<<: *o, rto: 2h}\n",
 		"channels: {ops: {}}\nescalations: [{name: e, steps: [{after: 3m, notify: [ops]}]}]\n",
-		"destinations: {d: {}}\nbackups: [{name: b, service: s, to: [d]}]\ndrills: [{name: x, backup: b}]\nservices: [{name: s}]\n",
+		"destinations: {d: {}}\nbackups: [{name: b, service: s, to: [d]}]\ndrills: [{name: x, backup: b, into: {path: {dir: /d, wipe: true}}}]\nservices: [{name: s}]\n",
 		"maintenance: [{name: m, services: [s], start: \"2026-12-01 02:00\", end: \"2026-12-01 04:00\"}]\nstatus_page: {title: T, services: [s]}\nagents: [{name: eu}]\nservices: [{name: s}]\n",
 		"maintenance:\n  - {name: w, title: T, monitors: [m], cron: \"0 3 * * 0\", duration: 1h, tz: Europe/Berlin, notify: [c], notify_before: 0s}\n  - {name: x, services: [s], start: \"2026-12-01T02:00:00Z\", end: \"2026-12-01 01:00\", tz: Asia/Kolkata}\nservices: [{name: s}]\nmonitors: [{name: m, service: s, http: {url: /}}]\nchannels: {c: {ntfy: {topic: t}}}\n",
 		"server:\n  listen: ${LISTEN}\n  data_dir: ${DATA:-/x}\n  public_url: $${LITERAL}\n",

@@ -31,6 +31,9 @@ type Monitor struct {
 	Postgres  *SQLCheck       `yaml:"postgres" jsonschema:"description=Run a query on PostgreSQL; its first column must be true or non-zero."`
 	MySQL     *SQLCheck       `yaml:"mysql" jsonschema:"description=Run a query on MySQL or MariaDB; its first column must be true or non-zero."`
 	Heartbeat *HeartbeatCheck `yaml:"heartbeat" jsonschema:"description=Passive: a job pings Upkeep (Healthchecks.io protocol); missing or failed pings are down."`
+	// Backup is set on the monitor the loader adds for every backup (kind backup); it is never
+	// written in the file.
+	Backup *BackupMonitor `yaml:"-" json:"-"`
 }
 
 // Monitor kinds, as Kind returns them.
@@ -43,6 +46,7 @@ const (
 	KindPostgres  = "postgres"
 	KindMySQL     = "mysql"
 	KindHeartbeat = "heartbeat"
+	KindBackup    = "backup" // added by the loader for every backup, never written
 )
 
 // kindSettings is implemented by each kind's settings, which check themselves.
@@ -73,6 +77,7 @@ func (m *Monitor) kinds() []monitorKind {
 	add(KindPostgres, m.Postgres == nil, m.Postgres)
 	add(KindMySQL, m.MySQL == nil, m.MySQL)
 	add(KindHeartbeat, m.Heartbeat == nil, m.Heartbeat)
+	add(KindBackup, m.Backup == nil, nil)
 	return out
 }
 
@@ -85,7 +90,7 @@ func (m *Monitor) Kind() string {
 }
 
 // Passive reports whether the monitor waits for pings instead of running a check.
-func (m *Monitor) Passive() bool { return m.Heartbeat != nil }
+func (m *Monitor) Passive() bool { return m.Heartbeat != nil || m.Backup != nil }
 
 var allKinds = []string{KindHTTP, KindTCP, KindDNS, KindTLS, KindPing, KindPostgres, KindMySQL, KindHeartbeat}
 
@@ -111,6 +116,9 @@ func (d *decoder) checkMonitors(ms []Monitor) {
 			d.checkTiming(path, m)
 		}
 		for _, k := range kinds {
+			if k.settings == nil {
+				continue // a backup's monitor: its backup is checked on its own
+			}
 			k.settings.check(d, path+"."+k.name, m)
 		}
 	}

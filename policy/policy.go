@@ -49,7 +49,7 @@ type Policy struct {
 	Escalations  []Escalation           `yaml:"escalations" policy:"names=escalation" jsonschema:"description=Who is told when\\, while an incident lasts."`
 	Maintenance  []Maintenance          `yaml:"maintenance" policy:"names=maintenance window" jsonschema:"description=Planned maintenance windows\\, one-off or recurring. During a window the monitors it covers show maintenance\\, open no incidents and their time is left out of availability."`
 	StatusPage   *StatusPage            `yaml:"status_page" jsonschema:"description=The public status page."`
-	Destinations map[string]Destination `yaml:"destinations" policy:"names=destination" jsonschema:"description=Places backups are copied to\\, keyed by name. Destination kinds (directory\\, S3\\, SFTP) arrive with the backup feature; for now a destination is only a name."`
+	Destinations map[string]Destination `yaml:"destinations" policy:"names=destination" jsonschema:"description=Places backups are copied to\\, keyed by name. Each holds its own encrypted repository\\, so damage to one copy cannot spread to another."`
 	Backups      []Backup               `yaml:"backups" policy:"names=backup" jsonschema:"description=Scheduled backups of the services' data."`
 	Drills       []Drill                `yaml:"drills" policy:"names=drill" jsonschema:"description=Restore drills that prove a backup restores."`
 	Agents       []Agent                `yaml:"agents" policy:"names=agent" jsonschema:"description=Remote agents that run checks from other locations."`
@@ -98,24 +98,6 @@ type Objectives struct {
 	RTO          Duration `yaml:"rto" jsonschema:"description=Recovery time objective: how long a recovery may take\\, e.g. \"15m\"."`
 }
 
-// Destination is a place backups are copied to. Destination kinds arrive with the backup
-// feature; until then a destination has a name (its key in the destinations map) and no settings.
-type Destination struct{}
-
-// Backup is a scheduled backup. Its source, schedule and retention arrive with the backup feature.
-type Backup struct {
-	Name    string   `yaml:"name" policy:"name" jsonschema:"required,description=Name of the backup; drills refer to it."`
-	Service string   `yaml:"service" policy:"ref=service" jsonschema:"description=Name of the service whose data this backs up."`
-	To      []string `yaml:"to" policy:"ref=destination" jsonschema:"description=Names of the destinations the backup is copied to."`
-}
-
-// Drill restores a backup somewhere to prove it restores. Its schedule, target and checks
-// arrive with the drills feature.
-type Drill struct {
-	Name   string `yaml:"name" policy:"name" jsonschema:"required,description=Name of the drill."`
-	Backup string `yaml:"backup" policy:"ref=backup" jsonschema:"required,description=Name of the backup this drill restores."`
-}
-
 // Agent runs checks from another location. Its settings arrive with the agents feature.
 type Agent struct {
 	Name string `yaml:"name" policy:"name" jsonschema:"required,description=Name of the agent (its location\\, e.g. eu-west)."`
@@ -130,7 +112,7 @@ func (p *Policy) Summary() string {
 			parts = append(parts, count(n, one, many))
 		}
 	}
-	add(len(p.Monitors), "monitor", "monitors")
+	add(len(p.Monitors)-len(p.Backups), "monitor", "monitors") // every backup is a monitor too
 	add(len(p.Channels), "channel", "channels")
 	add(len(p.Escalations), "escalation", "escalations")
 	add(len(p.Maintenance), "maintenance window", "maintenance windows")

@@ -108,12 +108,12 @@ status_page:
   title: Acme status
   services: [api, db]
 destinations:
-  onsite: {}
-  offsite: {}
+  onsite: {path: /var/backups/upkeep, password_file: /etc/upkeep/backup.pass}
+  offsite: {s3: {bucket: acme-backups}, password_file: /etc/upkeep/backup.pass}
 backups:
-  - {name: app-db, service: db, to: [onsite, offsite]}
+  - {name: app-db, service: db, postgres: {dsn: "postgres:///app"}, schedule: "0 6 * * *", to: [onsite, offsite]}
 drills:
-  - {name: app-db-restore, backup: app-db}
+  - {name: app-db-restore, backup: app-db, into: {sqlite: {path: /srv/drill/app.db}}}
 agents:
   - name: eu-west
 `,
@@ -326,13 +326,6 @@ func TestParseInvalid(t *testing.T) {
 			},
 		},
 		{
-			name: "settings of sections that have none yet",
-			doc:  "destinations:\n  onsite:\n    path: /var/backups/upkeep\n",
-			want: []string{
-				`p.yaml:3:5: destinations.onsite.path: unknown key "path" (nothing can be set here in this version of Upkeep)`,
-			},
-		},
-		{
 			name: "wrong types",
 			doc: `server: [a]
 services:
@@ -393,6 +386,7 @@ status_page: [x]
 				`p.yaml:3:10: services[1].name: a value is required`,
 				`p.yaml:5:5: drills[0]: missing required key "name"`,
 				`p.yaml:5:5: drills[0]: missing required key "backup"`,
+				`p.yaml:5:5: drills[0]: missing required key "into"`,
 			},
 		},
 		{
@@ -414,9 +408,9 @@ escalations:
   - name: e
     steps: [{notify: [ops]}]
 backups:
-  - {name: b, service: api, to: [s3]}
+  - {name: b, service: api, to: [s3], schedule: "@daily", command: {run: x}}
 drills:
-  - {name: d, backup: c}
+  - {name: d, backup: c, into: {sqlite: {path: /srv/d.db}}}
 maintenance:
   - {name: w, services: [api, web], cron: "@daily", duration: 1h}
 status_page: {services: [api, web]}
@@ -803,7 +797,7 @@ func TestTypesAreTagged(t *testing.T) {
 		}
 		for i := range typ.NumField() {
 			f := typ.Field(i)
-			if typ == reflect.TypeFor[Policy]() && (f.Name == "File" || f.Name == "Source") {
+			if typ == reflect.TypeFor[Policy]() && (f.Name == "File" || f.Name == "Source") || typ == reflect.TypeFor[Monitor]() && f.Name == "Backup" {
 				if f.Tag.Get("yaml") != "-" {
 					t.Errorf("Policy.%s must be tagged yaml:\"-\"", f.Name)
 				}

@@ -72,7 +72,7 @@ func TestSchemaContent(t *testing.T) {
 	if got := s.Defs["Service"].Properties["name"].Pattern; got != namePattern {
 		t.Errorf("service name pattern = %q", got)
 	}
-	if got := s.Defs["Drill"].Required; len(got) != 2 {
+	if got := s.Defs["Drill"].Required; len(got) != 3 {
 		t.Errorf("drill required = %v", got)
 	}
 	// The patterns of Duration and Percent accept what the parsers accept.

@@ -171,6 +171,10 @@ func (d *decoder) check(p *Policy) {
 	d.checkStatusPage(p.StatusPage)
 	d.checkMaintenance(p.Maintenance)
 	d.checkSubscriptions(p)
+	d.checkDestinations(p.Destinations)
+	d.checkBackups(p.Backups)
+	d.addBackupMonitors(p)
+	d.checkDrills(p)
 }
 
 // hasProblem reports whether a problem has been found at path already.

@@ -21,11 +21,18 @@ func lockDataDir(dir string) (unlock func(), err error) {
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if err == syscall.EWOULDBLOCK {
-			return nil, fmt.Errorf("another upkeep serve is already running on data directory %s", dir)
+			return nil, dataDirInUseError{dir}
 		}
 		return nil, fmt.Errorf("locking %s: %w", path, err)
 	}
 	_ = f.Truncate(0)
 	_, _ = fmt.Fprintf(f, "%d\n", os.Getpid())
 	return func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+}
+
+// dataDirInUseError is lockDataDir's error when another process holds the lock.
+type dataDirInUseError struct{ dir string }
+
+func (e dataDirInUseError) Error() string {
+	return fmt.Sprintf("another upkeep serve is already running on data directory %s", e.dir)
 }

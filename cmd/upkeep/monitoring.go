@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/upkeep-dev/upkeep/backup"
 	"github.com/upkeep-dev/upkeep/check"
 	"github.com/upkeep-dev/upkeep/engine"
 	"github.com/upkeep-dev/upkeep/heartbeat"
@@ -29,6 +30,7 @@ type monitorFactory struct {
 	// against it.
 	publicURL  atomic.Pointer[string]
 	heartbeats *heartbeat.Service
+	backups    *backup.Service
 }
 
 func (f *monitorFactory) Checker(m policy.Monitor) (engine.Checker, error) {
@@ -44,13 +46,18 @@ func (f *monitorFactory) Checker(m policy.Monitor) (engine.Checker, error) {
 }
 
 func (f *monitorFactory) Evaluator(m policy.Monitor) (engine.Evaluator, error) {
+	if m.Backup != nil {
+		return f.backups.Evaluator(m)
+	}
 	return f.heartbeats.Evaluator(m)
 }
 
-// monitoring is the running monitoring: the engine and the heartbeat service that feeds it.
+// monitoring is the running monitoring: the engine and the heartbeat and backup services that
+// feed it.
 type monitoring struct {
 	engine     *engine.Engine
 	heartbeats *heartbeat.Service
+	backups    *backup.Service
 	factory    *monitorFactory
 	// incidents follows the engine's transitions; delivery sends their notifications through
 	// the channels of the policy in force (senders, rebuilt on every apply).
@@ -67,7 +74,7 @@ type monitoring struct {
 	subs *subscription.Service
 }
 
-func newMonitoring(db *sqlite.DB, logger *slog.Logger, reg prometheus.Registerer) *monitoring {
+func newMonitoring(db *sqlite.DB, dataDir string, logger *slog.Logger, reg prometheus.Registerer) *monitoring {
 	f := &monitorFactory{}
 	eng := engine.New(engine.Config{
 		Store:      db,
@@ -80,7 +87,8 @@ func newMonitoring(db *sqlite.DB, logger *slog.Logger, reg prometheus.Registerer
 		},
 	})
 	f.heartbeats = heartbeat.New(db, eng, logger.With("component", "heartbeat"), time.Now)
-	m := &monitoring{engine: eng, heartbeats: f.heartbeats, factory: f}
+	f.backups = newBackups(db, dataDir, eng, logger)
+	m := &monitoring{engine: eng, heartbeats: f.heartbeats, backups: f.backups, factory: f}
 	m.incidents = incident.NewManager(incident.Config{Store: db, Logger: logger.With("component", "incidents"), Registerer: reg})
 	m.delivery = incident.NewDelivery(m.incidents, incident.DeliveryConfig{
 		Senders: func(channel string) (incident.Sender, bool) {
@@ -112,13 +120,16 @@ func newMonitoring(db *sqlite.DB, logger *slog.Logger, reg prometheus.Registerer
 	return m
 }
 
-// apply puts the monitors of p into effect: heartbeats first (their uuids and slugs), then the
-// engine, which builds a check or an evaluator for every monitor.
+// apply puts the monitors of p into effect: heartbeats (their uuids and slugs) and backup jobs
+// first, then the engine, which builds a check or an evaluator for every monitor.
 func (m *monitoring) apply(ctx context.Context, p *policy.Policy) error {
 	u := p.Server.PublicURL
 	m.factory.publicURL.Store(&u)
 	if err := m.heartbeats.Apply(ctx, p); err != nil {
 		return fmt.Errorf("heartbeats: %w", err)
+	}
+	if err := m.backups.Apply(ctx, p); err != nil {
+		return fmt.Errorf("backups: %w", err)
 	}
 	senders, err := channelSenders(p)
 	if err != nil {

@@ -99,7 +99,7 @@ func serve(ctx context.Context, e *env, g *globalFlags, listenFlag string, watch
 	}
 
 	reg := httpapi.NewRegistry()
-	mon := newMonitoring(db, logger, reg)
+	mon := newMonitoring(db, dir, logger, reg)
 	if err := mon.apply(ctx, pol); err != nil {
 		return err
 	}
@@ -114,6 +114,9 @@ func serve(ctx context.Context, e *env, g *globalFlags, listenFlag string, watch
 		Maintenance:   mon.maintenance,
 		StatusPage:    mon.status,
 		Subscriptions: mon.subs,
+		Backups:       mon.backups,
+		// The backups API reads the runs from the store.
+		BackupHistory: db,
 		Metrics:       reg,
 		Version:       versionString(),
 	})
@@ -153,6 +156,16 @@ func serve(ctx context.Context, e *env, g *globalFlags, listenFlag string, watch
 		wg.Wait()
 	}()
 	defer func() { cancel(); <-incidentsDone }()
+	// Backups run beside the engine too; runs in progress are cancelled and recorded before the
+	// store closes.
+	backupsDone := make(chan struct{})
+	go func() {
+		defer close(backupsDone)
+		if err := mon.backups.Run(runCtx); err != nil {
+			logger.Error("backups stopped", "err", err)
+		}
+	}()
+	defer func() { cancel(); <-backupsDone }()
 	if watch {
 		loop, err := rt.watch()
 		if err != nil {

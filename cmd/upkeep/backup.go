@@ -1,0 +1,397 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/upkeep-dev/upkeep"
+	"github.com/upkeep-dev/upkeep/backup"
+	"github.com/upkeep-dev/upkeep/policy"
+	"github.com/upkeep-dev/upkeep/store/sqlite"
+)
+
+// Exit codes of upkeep backup run.
+const (
+	exitBackupFailed  = 1
+	exitBackupPartial = 2
+)
+
+func newBackupCmd(e *env, g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "backup",
+		Short: "Run and list the backups of the policy",
+	}
+	var runAPI apiFlags
+	run := &cobra.Command{
+		Use:   "run JOB",
+		Short: "Run a backup now and wait for it to end",
+		Long: `Run the backup JOB of the policy now, print its progress and wait for it to end.
+
+With "upkeep serve" running on the data directory, the run is started through its API
+(POST /api/v1/backups/JOB/run, which needs --url/--token as for upkeep status) and the server runs
+it. Without a server, this command opens the data directory itself and runs the backup, recording
+it in the same store. Either way the run is in the history (GET /api/v1/backups/JOB/runs).
+
+Exit status: 0 when the run succeeded, 2 when it was partial (some destinations failed),
+1 when it failed or could not start (another run of JOB is in progress, for example).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return backupRun(cmd.Context(), e, g, &runAPI, args[0])
+		},
+	}
+	runAPI.register(run)
+	var listAPI apiFlags
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the backups with their last run and next scheduled run (from the running server)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			get := func(c *apiClient, raw *json.RawMessage) error {
+				return c.get(cmd.Context(), "/api/v1/backups", raw)
+			}
+			return listAPI.call(cmd.Context(), e, g, get, func(raw json.RawMessage) error {
+				var rows []backupRow
+				if err := json.Unmarshal(raw, &rows); err != nil {
+					return fmt.Errorf("decoding backups: %w", err)
+				}
+				return printBackups(e.stdout, rows, time.Now())
+			})
+		},
+	}
+	listAPI.register(list)
+	var (
+		verifyDest string
+		readData   string
+	)
+	verify := &cobra.Command{
+		Use:   "verify JOB",
+		Short: "Check the repositories of a backup and re-read a sample of their content",
+		Long: `Check the repository of each destination of the backup JOB (or only --destination): every
+snapshot's directories and files must be intact and their data present; --read-data also reads back,
+decrypts and checks that share of the files (e.g. 10%), which finds altered bytes. Every byte is read
+from the destination (no local cache). Works with or without "upkeep serve" running.
+
+Exit status: 0 when every repository checked is intact, 1 otherwise.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return backupVerify(cmd.Context(), e, g, args[0], verifyDest, readData)
+		},
+	}
+	verify.Flags().StringVar(&verifyDest, "destination", "", "only this destination")
+	verify.Flags().StringVar(&readData, "read-data", "0%", "share of the content to read back, e.g. 10%")
+	cmd.AddCommand(run, list, verify)
+	return cmd
+}
+
+func backupVerify(ctx context.Context, e *env, g *globalFlags, job, only, readData string) error {
+	pct, err := policy.ParsePercent(readData)
+	if err != nil {
+		return fmt.Errorf("--read-data %q: give a percentage such as 10%%", readData)
+	}
+	p, b, err := loadBackup(e, g, job)
+	if err != nil {
+		return err
+	}
+	dests := b.To
+	if only != "" {
+		if !slices.Contains(b.To, only) {
+			return fmt.Errorf("backup %q does not write to a destination named %q (it writes to %s)", job, only, strings.Join(b.To, ", "))
+		}
+		dests = []string{only}
+	}
+	w := backup.Wiring{DataDir: p.Server.DataDir}
+	damaged := 0
+	for _, d := range dests {
+		start := time.Now()
+		r, err := w.OpenRepo(ctx, d, p.Destinations[d], true)
+		if err != nil {
+			damaged++
+			fmt.Fprintf(e.stdout, "%s: FAILED: %v\n", d, err)
+			continue
+		}
+		rep, err := r.Verify(ctx, pct.Fraction())
+		_ = r.Close(context.WithoutCancel(ctx))
+		if err != nil {
+			damaged++
+			fmt.Fprintf(e.stdout, "%s: FAILED: %v\n", d, err)
+			for _, problem := range rep.Errors {
+				fmt.Fprintf(e.stdout, "  %s\n", problem)
+			}
+			continue
+		}
+		if rep.Snapshots == 0 {
+			// Open creates a repository where there is none: an emptied destination looks new.
+			damaged++
+			fmt.Fprintf(e.stdout, "%s: FAILED: the repository holds no snapshots (was the destination emptied?)\n", d)
+			continue
+		}
+		fmt.Fprintf(e.stdout, "%s: intact: %d snapshots, %d objects checked, %d files (%s) read back, in %s\n",
+			d, rep.Snapshots, rep.Objects, rep.ReadFiles, bytesText(rep.ReadBytes), time.Since(start).Round(time.Millisecond))
+	}
+	if damaged > 0 {
+		return exitError{exitBackupFailed}
+	}
+	return nil
+}
+
+// backupRow is a backup as GET /api/v1/backups shows it.
+type backupRow struct {
+	Name     string     `json:"name"`
+	Service  string     `json:"service"`
+	Source   string     `json:"source"`
+	Schedule string     `json:"schedule"`
+	TZ       string     `json:"tz"`
+	To       []string   `json:"to"`
+	Next     *time.Time `json:"next_run"`
+	Running  *int64     `json:"running_run"`
+	State    string     `json:"state"`
+	LastRun  *runRow    `json:"last_run"`
+}
+
+// runRow is a run as the API shows it.
+type runRow struct {
+	ID           int64      `json:"id"`
+	Job          string     `json:"job"`
+	Trigger      string     `json:"trigger"`
+	Status       string     `json:"status"`
+	Start        time.Time  `json:"start"`
+	End          *time.Time `json:"end"`
+	Error        string     `json:"error"`
+	Destinations []struct {
+		Destination string     `json:"destination"`
+		Status      string     `json:"status"`
+		Snapshot    string     `json:"snapshot"`
+		End         *time.Time `json:"end"`
+		BytesRead   int64      `json:"bytes_read"`
+		BytesAdded  int64      `json:"bytes_added"`
+		Files       int64      `json:"files"`
+		DedupRatio  float64    `json:"dedup_ratio"`
+		Error       string     `json:"error"`
+	} `json:"destinations"`
+}
+
+func printBackups(w io.Writer, rows []backupRow, now time.Time) error {
+	if len(rows) == 0 {
+		_, err := fmt.Fprintln(w, "no backups in the policy")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "BACKUP\tSERVICE\tSOURCE\tTO\tSTATE\tLAST RUN\tSTATUS\tNEXT RUN\tLAST ERROR")
+	for _, r := range rows {
+		last, status, next, lastErr := "-", "-", "-", ""
+		if r.LastRun != nil {
+			last, status, lastErr = roundAgo(now.Sub(r.LastRun.Start)), r.LastRun.Status, r.LastRun.Error
+		}
+		if r.Running != nil {
+			status = fmt.Sprintf("running (run %d)", *r.Running)
+		}
+		if r.Next != nil {
+			next = r.Next.Local().Format("2006-01-02 15:04")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, orDash(r.Service), r.Source, strings.Join(r.To, ","),
+			strings.ToUpper(r.State), last, status, next, truncate(lastErr, 60))
+	}
+	return tw.Flush()
+}
+
+func backupRun(ctx context.Context, e *env, g *globalFlags, api *apiFlags, job string) error {
+	p, _, err := loadBackup(e, g, job)
+	if err != nil {
+		return err
+	}
+	dir := p.Server.DataDir
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("creating data directory: %w", err)
+	}
+	unlock, err := lockDataDir(dir)
+	var inUse dataDirInUseError
+	switch {
+	case errors.As(err, &inUse):
+		return backupRunThroughAPI(ctx, e, g, api, job)
+	case err != nil:
+		return err
+	}
+	defer unlock()
+	return backupRunHere(ctx, e, api.json, p, job)
+}
+
+// backupRunHere runs the backup in this process, on the data directory it has locked.
+func backupRunHere(ctx context.Context, e *env, asJSON bool, p *policy.Policy, job string) error {
+	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	db, err := sqlite.Open(ctx, p.Server.DataDir, logger)
+	if err != nil {
+		return fmt.Errorf("opening the store: %w", err)
+	}
+	defer db.Close()
+	// This process holds the data directory: a run still "running" was cut short by a crash.
+	if _, err := db.InterruptBackupRuns(ctx, time.Now()); err != nil {
+		return err
+	}
+	// The run's outcome is printed; the service logs only what goes wrong beyond it.
+	svc := newBackups(db, p.Server.DataDir, nil, slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelError})))
+	if err := svc.Apply(ctx, p); err != nil {
+		return err
+	}
+	pr := newProgressPrinter(e.stdout)
+	if asJSON {
+		pr = nil
+	}
+	run, err := svc.RunNow(ctx, job, upkeep.TriggerCLI, pr.event)
+	if err != nil {
+		if errors.Is(err, backup.ErrRunning) {
+			return fmt.Errorf("backup %q: a run is already in progress", job)
+		}
+		return err
+	}
+	if asJSON {
+		if err := json.NewEncoder(e.stdout).Encode(run); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintln(e.stdout, runLine(job, string(run.Status), run.End.Sub(run.Start), run.Error))
+	}
+	return backupExit(string(run.Status))
+}
+
+// backupExit turns a run's status into the command's exit status.
+func backupExit(status string) error {
+	switch upkeep.BackupStatus(status) {
+	case upkeep.BackupSucceeded:
+		return nil
+	case upkeep.BackupPartial:
+		return exitError{exitBackupPartial}
+	}
+	return exitError{exitBackupFailed}
+}
+
+// backupRunThroughAPI asks the server that holds the data directory to run the backup, and
+// follows the run until it ends.
+func backupRunThroughAPI(ctx context.Context, e *env, g *globalFlags, api *apiFlags, job string) error {
+	c, err := api.client(e, g)
+	if err != nil {
+		return fmt.Errorf("upkeep serve holds the data directory, so the backup runs there through its API: %w", err)
+	}
+	var started struct {
+		ID  int64  `json:"id"`
+		URL string `json:"url"`
+	}
+	if err := c.post(ctx, "/api/v1/backups/"+job+"/run", struct{}{}, &started); err != nil {
+		return err
+	}
+	if !api.json {
+		fmt.Fprintf(e.stdout, "backup %s: run %d started by the server\n", job, started.ID)
+	}
+	shown := map[string]bool{}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		var raw json.RawMessage
+		if err := c.get(ctx, started.URL, &raw); err != nil {
+			return err
+		}
+		var run runRow
+		if err := json.Unmarshal(raw, &run); err != nil {
+			return fmt.Errorf("decoding run %d: %w", started.ID, err)
+		}
+		if !api.json {
+			for _, d := range run.Destinations {
+				if d.Status == string(upkeep.BackupRunning) || shown[d.Destination] {
+					continue
+				}
+				shown[d.Destination] = true
+				fmt.Fprintln(e.stdout, "  "+destinationLine(d.Destination, d.Status, d.Snapshot, d.Files, d.BytesRead, d.BytesAdded, d.Error))
+			}
+		}
+		if run.Status != string(upkeep.BackupRunning) {
+			if api.json {
+				_, err := e.stdout.Write(append(raw, '\n'))
+				if err != nil {
+					return err
+				}
+			} else {
+				fmt.Fprintln(e.stdout, runLine(job, run.Status, run.End.Sub(run.Start), run.Error))
+			}
+			return backupExit(run.Status)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("stopped following run %d (it goes on in the server): %w", started.ID, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// progressPrinter prints a run's events as plain lines, at most one progress line per
+// destination and second.
+type progressPrinter struct {
+	w    io.Writer
+	last map[string]time.Time
+}
+
+func newProgressPrinter(w io.Writer) *progressPrinter {
+	return &progressPrinter{w: w, last: map[string]time.Time{}}
+}
+
+func (p *progressPrinter) event(ev backup.Event) {
+	if p == nil {
+		return
+	}
+	switch ev.Kind {
+	case "start", "hook":
+		fmt.Fprintln(p.w, ev.Message)
+	case "destination":
+		fmt.Fprintf(p.w, "  %s: writing\n", ev.Destination)
+	case "progress":
+		if now := time.Now(); now.Sub(p.last[ev.Destination]) >= time.Second {
+			p.last[ev.Destination] = now
+			fmt.Fprintf(p.w, "  %s: %d files, %s\n", ev.Destination, ev.Progress.Files, bytesText(ev.Progress.Bytes))
+		}
+	case "destination done":
+		r := ev.Result
+		fmt.Fprintln(p.w, "  "+destinationLine(r.Destination, string(r.Status), r.Snapshot, r.Files, r.BytesRead, r.BytesAdded, r.Error))
+	}
+}
+
+func destinationLine(dest, status, snapshot string, files, read, added int64, errText string) string {
+	if status != string(upkeep.BackupSucceeded) {
+		return fmt.Sprintf("%s: FAILED: %s", dest, errText)
+	}
+	line := fmt.Sprintf("%s: snapshot %s, %d files, %s read, %s added", dest, snapshot, files, bytesText(read), bytesText(added))
+	if errText != "" {
+		line += " (" + errText + ")"
+	}
+	return line
+}
+
+func runLine(job, status string, took time.Duration, errText string) string {
+	line := fmt.Sprintf("backup %s %s in %s", job, status, took.Round(time.Millisecond))
+	if errText != "" {
+		line += ": " + errText
+	}
+	return line
+}
+
+// bytesText writes a byte count for people: 1.5 MB, 312 kB, 12 B.
+func bytesText(n int64) string {
+	const unit = 1000
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
+}

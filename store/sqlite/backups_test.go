@@ -1,0 +1,107 @@
+package sqlite
+
+import (
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/upkeep-dev/upkeep"
+)
+
+func TestBackupRuns(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	db, err := Open(t.Context(), dir, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	t0 := time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC)
+
+	// A finished partial run with two destinations.
+	id, err := db.StartBackupRun(ctx, upkeep.BackupRun{Job: "db", Trigger: upkeep.TriggerSchedule, Scheduled: t0, Start: t0.Add(time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := upkeep.BackupDestinationResult{Destination: "onsite", Status: upkeep.BackupSucceeded, Snapshot: "k1", Start: t0.Add(time.Second),
+		End: t0.Add(time.Minute), BytesRead: 1000, BytesAdded: 250, Files: 3, Forgotten: 1}
+	bad := upkeep.BackupDestinationResult{Destination: "offsite", Status: upkeep.BackupFailed, Start: t0.Add(2 * time.Second), End: t0.Add(time.Minute), Error: "unreachable"}
+	for _, d := range []upkeep.BackupDestinationResult{{Destination: "onsite", Status: upkeep.BackupRunning, Start: ok.Start}, ok, bad} {
+		if err := db.RecordBackupDestination(ctx, id, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.FinishBackupRun(ctx, id, upkeep.BackupPartial, t0.Add(time.Minute), "offsite: unreachable"); err != nil {
+		t.Fatal(err)
+	}
+	// A missed slot, and a run that is still running when the process dies.
+	if _, err := db.RecordMissedBackup(ctx, "db", t0.Add(24*time.Hour), t0.Add(30*time.Hour), "Upkeep was not running"); err != nil {
+		t.Fatal(err)
+	}
+	crashed, err := db.StartBackupRun(ctx, upkeep.BackupRun{Job: "db", Trigger: upkeep.TriggerCLI, Start: t0.Add(30 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.RecordBackupDestination(ctx, crashed, upkeep.BackupDestinationResult{Destination: "onsite", Status: upkeep.BackupRunning, Start: t0.Add(30 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db, err = Open(ctx, dir, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	restart := t0.Add(31 * time.Hour)
+	interrupted, err := db.InterruptBackupRuns(ctx, restart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(interrupted) != 1 || interrupted[0].ID != crashed || interrupted[0].Job != "db" {
+		t.Fatalf("interrupted %+v", interrupted)
+	}
+	if again, _ := db.InterruptBackupRuns(ctx, restart); len(again) != 0 {
+		t.Fatalf("interrupted twice: %+v", again)
+	}
+
+	runs, err := db.BackupRuns(ctx, "db", 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 3 {
+		t.Fatalf("runs %+v", runs)
+	}
+	c, m, p := runs[0], runs[1], runs[2]
+	if c.Status != upkeep.BackupFailed || c.Error != InterruptedError || !c.End.Equal(restart) || c.Trigger != upkeep.TriggerCLI ||
+		len(c.Destinations) != 1 || c.Destinations[0].Status != upkeep.BackupFailed || c.Destinations[0].Error != InterruptedError {
+		t.Errorf("crashed run %+v", c)
+	}
+	if m.Status != upkeep.BackupMissed || !m.Scheduled.Equal(t0.Add(24*time.Hour)) || m.Error != "Upkeep was not running" {
+		t.Errorf("missed %+v", m)
+	}
+	if p.Status != upkeep.BackupPartial || !p.Scheduled.Equal(t0) || len(p.Destinations) != 2 || p.Destinations[0] != ok || p.Destinations[1] != bad {
+		t.Errorf("partial run %+v", p)
+	}
+	if p.Destinations[0].DedupRatio() != 4 {
+		t.Errorf("dedup ratio %v", p.Destinations[0].DedupRatio())
+	}
+	older, err := db.BackupRuns(ctx, "db", m.ID, 10)
+	if err != nil || len(older) != 1 || older[0].ID != p.ID {
+		t.Errorf("page: %+v %v", older, err)
+	}
+	last, lastRun, err := db.LastBackupRuns(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(last) != 1 || last["db"].ID != c.ID || lastRun["db"].ID != c.ID {
+		t.Errorf("last %+v / %+v", last, lastRun)
+	}
+	if _, err := db.BackupRun(ctx, 999); !errors.Is(err, upkeep.ErrNotFound) {
+		t.Errorf("BackupRun(999) = %v", err)
+	}
+	if err := db.FinishBackupRun(ctx, 999, upkeep.BackupFailed, restart, ""); !errors.Is(err, upkeep.ErrNotFound) {
+		t.Errorf("FinishBackupRun(999) = %v", err)
+	}
+}

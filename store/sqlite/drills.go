@@ -1,0 +1,166 @@
+package sqlite
+
+// Restore drill runs (migration 0008), for package drill.
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/upkeep-dev/upkeep"
+)
+
+// DrillInterrupted is the reason of a drill run that was still running when its process stopped.
+const DrillInterrupted = "interrupted: Upkeep stopped during the drill"
+
+const drillColumns = `id, drill, backup, destination, status, reason, snapshot, snapshot_at, started_at, finished_at,
+	fetch_ms, restore_ms, verify_ms, rto_ms, rpo_ms, max_rto_ms, max_rpo_ms, files, bytes, steps`
+
+func ms(d time.Duration) int64 { return d.Milliseconds() }
+
+func nullMS(d time.Duration, set bool) sql.NullInt64 {
+	return sql.NullInt64{Int64: d.Milliseconds(), Valid: set}
+}
+
+func fromMS(v int64) time.Duration { return time.Duration(v) * time.Millisecond }
+
+func scanDrillRun(s scanner) (upkeep.DrillRun, error) {
+	var r upkeep.DrillRun
+	var status, steps string
+	var snapAt, finished, rto, rpo sql.NullInt64
+	var started, fetch, restore, verify, maxRTO, maxRPO int64
+	err := s.Scan(&r.ID, &r.Drill, &r.Backup, &r.Destination, &status, &r.Reason, &r.SnapshotID, &snapAt, &started, &finished,
+		&fetch, &restore, &verify, &rto, &rpo, &maxRTO, &maxRPO, &r.Files, &r.Bytes, &steps)
+	if err != nil {
+		return r, err
+	}
+	r.Status = upkeep.DrillStatus(status)
+	r.SnapshotTime, r.Started, r.Finished = fromNullMillis(snapAt), fromMillis(started), fromNullMillis(finished)
+	r.Fetch, r.Restore, r.Verify = fromMS(fetch), fromMS(restore), fromMS(verify)
+	r.RTO, r.RPO, r.MaxRTO, r.MaxRPO = fromMS(rto.Int64), fromMS(rpo.Int64), fromMS(maxRTO), fromMS(maxRPO)
+	if err := json.Unmarshal([]byte(steps), &r.Steps); err != nil {
+		return r, fmt.Errorf("drill run %d: steps: %w", r.ID, err)
+	}
+	return r, nil
+}
+
+// StartDrillRun stores a run that has started (status running) and sets its ID.
+func (db *DB) StartDrillRun(ctx context.Context, r *upkeep.DrillRun) error {
+	var id int64
+	err := db.Write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.Exec(`INSERT INTO drill_runs (drill, backup, destination, status, started_at, max_rto_ms, max_rpo_ms)
+			VALUES (?, ?, ?, 'running', ?, ?, ?)`, r.Drill, r.Backup, r.Destination, millis(r.Started), ms(r.MaxRTO), ms(r.MaxRPO))
+		if err != nil {
+			return err
+		}
+		id, err = res.LastInsertId()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("start drill run of %s: %w", r.Drill, err)
+	}
+	r.ID = id
+	return nil
+}
+
+// FinishDrillRun stores the outcome of a run started with StartDrillRun.
+func (db *DB) FinishDrillRun(ctx context.Context, r *upkeep.DrillRun) error {
+	list := r.Steps
+	if list == nil {
+		list = []upkeep.DrillStep{}
+	}
+	steps, err := json.Marshal(list)
+	if err != nil {
+		return err
+	}
+	measured := r.Status == upkeep.DrillPassed || r.RTO > 0
+	err = db.Write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.Exec(`UPDATE drill_runs SET status = ?, reason = ?, snapshot = ?, snapshot_at = ?, finished_at = ?,
+			fetch_ms = ?, restore_ms = ?, verify_ms = ?, rto_ms = ?, rpo_ms = ?, files = ?, bytes = ?, steps = ? WHERE id = ?`,
+			string(r.Status), r.Reason, r.SnapshotID, nullMillis(r.SnapshotTime), nullMillis(r.Finished),
+			ms(r.Fetch), ms(r.Restore), ms(r.Verify), nullMS(r.RTO, measured), nullMS(r.RPO, measured), r.Files, r.Bytes, string(steps), r.ID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err == nil && n == 0 {
+			return upkeep.ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("finish drill run %d of %s: %w", r.ID, r.Drill, err)
+	}
+	return nil
+}
+
+// DrillRuns returns the newest runs of a drill, newest first, at most limit (all when limit <= 0).
+func (db *DB) DrillRuns(ctx context.Context, drill string, limit int) ([]upkeep.DrillRun, error) {
+	if limit <= 0 {
+		limit = -1
+	}
+	rows, err := db.readDB.QueryContext(ctx, `SELECT `+drillColumns+` FROM drill_runs WHERE drill = ? ORDER BY id DESC LIMIT ?`, drill, limit)
+	if err != nil {
+		return nil, fmt.Errorf("drill runs of %s: %w", drill, err)
+	}
+	defer rows.Close()
+	var out []upkeep.DrillRun
+	for rows.Next() {
+		r, err := scanDrillRun(rows)
+		if err != nil {
+			return nil, fmt.Errorf("drill runs of %s: %w", drill, err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("drill runs of %s: %w", drill, err)
+	}
+	return out, nil
+}
+
+// DrillRun returns run id, or an error matching upkeep.ErrNotFound.
+func (db *DB) DrillRun(ctx context.Context, id int64) (upkeep.DrillRun, error) {
+	r, err := scanDrillRun(db.readDB.QueryRowContext(ctx, `SELECT `+drillColumns+` FROM drill_runs WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		err = upkeep.ErrNotFound
+	}
+	if err != nil {
+		return r, fmt.Errorf("drill run %d: %w", id, err)
+	}
+	return r, nil
+}
+
+// LastDrillDestination is the destination of the drill's newest run, "" when it has none.
+func (db *DB) LastDrillDestination(ctx context.Context, drill string) (string, error) {
+	var dest string
+	err := db.readDB.QueryRowContext(ctx, `SELECT destination FROM drill_runs WHERE drill = ? ORDER BY id DESC LIMIT 1`, drill).Scan(&dest)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("last destination of drill %s: %w", drill, err)
+	}
+	return dest, nil
+}
+
+// MarkInterruptedDrillRuns marks every run still running as interrupted, ended at now, and
+// returns how many it changed. Call it only at startup, before any drill runs: a run still
+// running then was cut short by a crash.
+func (db *DB) MarkInterruptedDrillRuns(ctx context.Context, now time.Time) (int, error) {
+	var n int64
+	err := db.Write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.Exec(`UPDATE drill_runs SET status = 'interrupted', reason = ?, finished_at = ? WHERE status = 'running'`,
+			DrillInterrupted, millis(now))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("mark interrupted drill runs: %w", err)
+	}
+	return int(n), nil
+}

@@ -1,0 +1,72 @@
+package sqlite
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/upkeep-dev/upkeep"
+)
+
+func TestDrillRuns(t *testing.T) {
+	db := openTestDB(t)
+	ctx := t.Context()
+	t0 := time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC)
+
+	if dest, err := db.LastDrillDestination(ctx, "d"); err != nil || dest != "" {
+		t.Fatalf("no runs yet: %q %v", dest, err)
+	}
+	passed := upkeep.DrillRun{Drill: "d", Backup: "b", Destination: "onsite", Started: t0, MaxRTO: 15 * time.Minute, MaxRPO: time.Hour}
+	if err := db.StartDrillRun(ctx, &passed); err != nil || passed.ID == 0 {
+		t.Fatalf("start: %v id %d", err, passed.ID)
+	}
+	got, err := db.DrillRun(ctx, passed.ID)
+	if err != nil || got.Status != upkeep.DrillRunning || !got.Finished.IsZero() {
+		t.Fatalf("running run = %+v %v", got, err)
+	}
+	passed.Status, passed.Finished = upkeep.DrillPassed, t0.Add(2*time.Minute)
+	passed.SnapshotID, passed.SnapshotTime = "k123", t0.Add(-time.Hour+time.Minute)
+	passed.Fetch, passed.Restore, passed.Verify = 3*time.Second, 90*time.Second, 20*time.Second
+	passed.RTO, passed.RPO = 113*time.Second, 59*time.Minute
+	passed.Files, passed.Bytes = 12, 3456
+	passed.Steps = []upkeep.DrillStep{{Kind: "sql", Passed: true, Duration: 20 * time.Second}}
+	if err := db.FinishDrillRun(ctx, &passed); err != nil {
+		t.Fatal(err)
+	}
+	got, err = db.DrillRun(ctx, passed.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, passed) {
+		t.Errorf("stored\n%+v\nwant\n%+v", got, passed)
+	}
+
+	crashed := upkeep.DrillRun{Drill: "d", Backup: "b", Destination: "offsite", Started: t0.Add(24 * time.Hour)}
+	if err := db.StartDrillRun(ctx, &crashed); err != nil {
+		t.Fatal(err)
+	}
+	if dest, _ := db.LastDrillDestination(ctx, "d"); dest != "offsite" {
+		t.Errorf("last destination %q", dest)
+	}
+	n, err := db.MarkInterruptedDrillRuns(ctx, t0.Add(25*time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("interrupted %d %v", n, err)
+	}
+	runs, err := db.DrillRuns(ctx, "d", 0)
+	if err != nil || len(runs) != 2 {
+		t.Fatalf("runs %d %v", len(runs), err)
+	}
+	if r := runs[0]; r.ID != crashed.ID || r.Status != upkeep.DrillInterrupted || r.Reason != DrillInterrupted || !r.Finished.Equal(t0.Add(25*time.Hour)) {
+		t.Errorf("crashed run = %+v", r)
+	}
+	if runs, _ := db.DrillRuns(ctx, "d", 1); len(runs) != 1 {
+		t.Errorf("limit 1 gave %d", len(runs))
+	}
+	if _, err := db.DrillRun(ctx, 999); !errors.Is(err, upkeep.ErrNotFound) {
+		t.Errorf("missing run: %v", err)
+	}
+	if err := db.FinishDrillRun(ctx, &upkeep.DrillRun{ID: 999, Drill: "x"}); !errors.Is(err, upkeep.ErrNotFound) {
+		t.Errorf("finish missing run: %v", err)
+	}
+}
