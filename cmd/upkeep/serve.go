@@ -103,6 +103,9 @@ func serve(ctx context.Context, e *env, g *globalFlags, listenFlag string, watch
 	if err := mon.apply(ctx, pol); err != nil {
 		return err
 	}
+	if err := mon.backups.Recover(ctx); err != nil {
+		return err
+	}
 	rt := newReloader(logger, src, load, mon.apply, pol)
 	handler := httpapi.New(httpapi.Config{
 		Logger:        logger,
