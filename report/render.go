@@ -1,0 +1,90 @@
+package report
+
+import (
+	"embed"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"strconv"
+	"time"
+)
+
+// Formats are the output formats of Write.
+var Formats = []string{"html", "json", "csv"}
+
+// Write renders reports (one per service) in format: "json", "csv" or "html".
+func Write(w io.Writer, format string, reports []*SLA) error {
+	switch format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			Reports []*SLA `json:"reports"`
+		}{reports})
+	case "csv":
+		return writeCSV(w, reports)
+	case "html":
+		return page.Execute(w, reports)
+	}
+	return fmt.Errorf("format %q: use html, json or csv", format)
+}
+
+// writeCSV writes one line per service and day (or month), then a "total" line per service.
+func writeCSV(w io.Writer, reports []*SLA) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"service", "period", "from", "to", "up_seconds", "degraded_seconds", "down_seconds",
+		"maintenance_seconds", "paused_seconds", "no_data_seconds", "availability_percent", "objective_percent"})
+	secs := func(d Duration) string { return strconv.FormatFloat(time.Duration(d).Seconds(), 'f', -1, 64) }
+	pct := func(p *float64) string {
+		if p == nil {
+			return ""
+		}
+		return strconv.FormatFloat(*p, 'f', -1, 64)
+	}
+	line := func(r *SLA, label string, from, to time.Time, t Times, avail *float64) {
+		_ = cw.Write([]string{r.Service, label, from.Format(time.RFC3339), to.Format(time.RFC3339),
+			secs(t.Up), secs(t.Degraded), secs(t.Down), secs(t.Maintenance), secs(t.Paused), secs(t.NoData),
+			pct(avail), pct(r.Objective)})
+	}
+	for _, r := range reports {
+		for _, row := range r.Breakdown {
+			line(r, row.Label, row.From, row.To, row.Times, row.Availability)
+		}
+		line(r, r.Period, r.From, r.To, r.Times, r.Availability)
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+//go:embed sla.html
+var files embed.FS
+
+var page = template.Must(template.New("sla.html").Funcs(template.FuncMap{
+	"pct": func(p *float64) string {
+		if p == nil {
+			return "no data"
+		}
+		return strconv.FormatFloat(*p, 'f', 3, 64) + "%"
+	},
+	"target": func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) + "%" },
+	"dur": func(d Duration) string {
+		if d < 0 {
+			return "overrun by " + (-d).String()
+		}
+		return d.String()
+	},
+	"deref": func(p any) any {
+		switch v := p.(type) {
+		case *float64:
+			return *v
+		case *bool:
+			return *v
+		}
+		return nil
+	},
+	"derefd": func(d *Duration) Duration { return *d },
+	"span":   func(a, b time.Time) Duration { return Duration(b.Sub(a)) },
+	"when":   func(t time.Time) string { return t.Format("2006-01-02 15:04") },
+}).ParseFS(files, "sla.html"))
