@@ -38,6 +38,7 @@ quick-start policy. The data directory is --data, else $UPKEEP_DATA, else server
 		newRestoreCmd(e, g),
 		newMaintenanceCmd(e, g),
 		newSubscribersCmd(e, g),
+		newReportCmd(e, g),
 		newAgentCmd(e),
 	)
 	return root
