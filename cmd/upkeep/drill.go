@@ -39,17 +39,10 @@ a failure. --json prints every field, with each verify step's result.`,
 	return cmd
 }
 
-// loadDrill loads the policy and finds the drill name in it.
+// loadDrill reads the policy (loadPolicy) and finds its drill called name.
 func loadDrill(e *env, g *globalFlags, name string) (*policy.Policy, *policy.Drill, error) {
-	src, err := resolvePolicySource(e, g)
+	p, src, err := loadPolicy(e, g)
 	if err != nil {
-		return nil, nil, err
-	}
-	p, err := src.load(e)
-	if err != nil {
-		return nil, nil, policyError(src, err)
-	}
-	if err := resolveOverrides(e, g, "").apply(p); err != nil {
 		return nil, nil, err
 	}
 	for i := range p.Drills {
