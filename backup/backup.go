@@ -188,7 +188,6 @@ type Service struct {
 	runCtx    context.Context          // set by Run: background runs live as long as it
 	wake      chan struct{}            // the schedule changed
 	runs      sync.WaitGroup           // background runs
-	started   bool                     // Run has done its startup work
 }
 
 // job is the service's state of one backup job. Fields after mu are guarded by Service.mu.

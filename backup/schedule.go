@@ -36,16 +36,26 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 }
 
-// startup does what Run does once: interrupted runs, missed runs, catch-up.
-func (s *Service) startup(ctx context.Context) error {
-	now := s.clock.Now()
-	interrupted, err := s.store.InterruptBackupRuns(ctx, now)
+// Recover records the runs that a crash left running as failed ("interrupted"). serve calls it
+// before it answers requests, so the API never shows such a run as still running; Run calls it
+// again, which then finds nothing.
+func (s *Service) Recover(ctx context.Context) error {
+	interrupted, err := s.store.InterruptBackupRuns(ctx, s.clock.Now())
 	if err != nil {
-		return err
+		return fmt.Errorf("recording interrupted backup runs: %w", err)
 	}
 	for _, r := range interrupted {
 		s.log.Warn("a backup run was interrupted by a stop of Upkeep; it is recorded as failed", "job", r.Job, "run", r.ID, "started", r.Start)
 	}
+	return nil
+}
+
+// startup does what Run does once: interrupted runs, missed runs, catch-up.
+func (s *Service) startup(ctx context.Context) error {
+	if err := s.Recover(ctx); err != nil {
+		return err
+	}
+	now := s.clock.Now()
 	last, lastRun, err := s.store.LastBackupRuns(ctx)
 	if err != nil {
 		return err

@@ -81,6 +81,9 @@ func addRoutes(mux *http.ServeMux, cfg Config) {
 		api.Handle("GET /api/v1/maintenance/{id}", handleMaintenanceGet(cfg.Maintenance, cfg.Now))
 		api.Handle("POST /api/v1/maintenance/{id}/end", handleMaintenanceEnd(cfg.Maintenance, cfg.Now))
 	}
+	if cfg.StatusPage != nil {
+		api.Handle("GET /api/v1/status/export", handleStatusExport(cfg.StatusPage))
+	}
 	if s := cfg.Subscriptions; s != nil {
 		api.Handle("GET /api/v1/subscribers", handleSubscribers(s))
 		api.Handle("POST /api/v1/subscribers", handleSubscriberCreate(s))

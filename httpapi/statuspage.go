@@ -1,9 +1,12 @@
 package httpapi
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/upkeep-dev/upkeep/statuspage"
 )
 
 // StatusPage is the public status page (package statuspage).
@@ -21,6 +24,8 @@ type StatusPage interface {
 	HandleRSS() http.Handler
 	HandleAtom() http.Handler
 	HandleLogo() http.Handler
+	// Export renders the whole page as static files (upkeep status export).
+	Export(ctx context.Context) ([]statuspage.File, error)
 }
 
 // statusOnly serves h when the policy has a status page (else 404), and asks for a token when

@@ -72,6 +72,10 @@ type DeliveryConfig struct {
 	// Rate and Burst limit each channel (default 10 per second, bursts of 50).
 	Rate  float64
 	Burst int
+	// Limits returns a channel's own rate and burst (the policy's channels.<name>.rate and
+	// burst); a zero value means the default above. It is asked before every send, so a reload
+	// takes effect at once. Nil: every channel has the default.
+	Limits func(channel string) (rate float64, burst int)
 	// Parallel is how many notifications of one channel may be sent at once (default
 	// DefaultParallel); the notifications of one incident always go one after the other, in
 	// order. A crash may find up to Parallel notifications per channel sent but not yet
@@ -244,7 +248,8 @@ func (d *Delivery) dispatch(ctx context.Context, wg *sync.WaitGroup, n upkeep.No
 	lanes, ok := d.queues[n.Channel]
 	if !ok {
 		lanes = make([]chan upkeep.Notification, d.cfg.Parallel)
-		lim := &limiter{b: bucket{rate: d.cfg.Rate, burst: float64(d.cfg.Burst), tokens: float64(d.cfg.Burst)}}
+		rate, burst := d.limits(n.Channel)
+		lim := &limiter{b: bucket{rate: rate, burst: float64(burst), tokens: float64(burst)}}
 		for i := range lanes {
 			q := make(chan upkeep.Notification, 256)
 			lanes[i] = q
@@ -265,6 +270,21 @@ func (d *Delivery) dispatch(ctx context.Context, wg *sync.WaitGroup, n upkeep.No
 	}
 }
 
+// limits returns the rate and burst of a channel: its own, or the defaults.
+func (d *Delivery) limits(channel string) (float64, int) {
+	rate, burst := d.cfg.Rate, d.cfg.Burst
+	if d.cfg.Limits != nil {
+		r, b := d.cfg.Limits(channel)
+		if r > 0 {
+			rate = r
+		}
+		if b > 0 {
+			burst = b
+		}
+	}
+	return rate, burst
+}
+
 // limiter is what the lanes of one channel share: its rate limit, and the time until which
 // the provider asked it to wait.
 type limiter struct {
@@ -273,10 +293,12 @@ type limiter struct {
 	until time.Time
 }
 
-// reserve takes a token and returns how long to wait before using it.
-func (l *limiter) reserve(now time.Time) time.Duration {
+// reserve takes a token under the channel's current rate and burst and returns how long to
+// wait before using it.
+func (l *limiter) reserve(now time.Time, rate float64, burst int) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.b.rate, l.b.burst = rate, float64(burst)
 	return max(l.b.take(now), l.until.Sub(now))
 }
 
@@ -298,7 +320,8 @@ func (d *Delivery) worker(ctx context.Context, q chan upkeep.Notification, lim *
 		case <-ctx.Done():
 			return
 		case n := <-q:
-			if w := lim.reserve(d.m.clock.Now()); w > 0 {
+			rate, burst := d.limits(n.Channel)
+			if w := lim.reserve(d.m.clock.Now(), rate, burst); w > 0 {
 				timer.Stop()
 				timer.Reset(w)
 				select {

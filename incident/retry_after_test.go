@@ -2,6 +2,7 @@ package incident_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -124,35 +125,8 @@ func TestDeliveryPausesTheChannelOnRetryAfter(t *testing.T) {
 	srv := httptest.NewServer(rcv)
 	defer srv.Close()
 
-	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "data"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	m := incident.NewManager(incident.Config{Store: db})
-	p, err := policy.Parse("t.yaml", []byte(`
-monitors:
-  - {name: a, http: {url: "http://localhost/a"}}
-  - {name: b, http: {url: "http://localhost/b"}}
-`), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.Escalations = []policy.Escalation{esc("default", 0, step(0, "hook"))}
-	m.Apply(p)
+	db, m := outage(t, "a", "b")
 	d := incident.NewDelivery(m, incident.DeliveryConfig{Senders: webhookSenders(t, srv.URL), RetryAfter: notify.RetryAfter, Parallel: 1})
-	// Two incidents (monitors without a service have their own), two pages to the channel.
-	now := time.Now()
-	err = db.RecordMonitoring(t.Context(), nil, []upkeep.Transition{
-		{Monitor: "a", From: upkeep.StateUp, To: upkeep.StateDown, At: now, Cause: "test"},
-		{Monitor: "b", From: upkeep.StateUp, To: upkeep.StateDown, At: now, Cause: "test"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.CatchUp(t.Context()); err != nil {
-		t.Fatal(err)
-	}
 
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
@@ -171,4 +145,39 @@ monitors:
 			t.Errorf("request %d (%s) came %s after the 429 that asked for 1s", i+1, keys[i], wait)
 		}
 	}
+}
+
+// outage opens a store and an incident manager whose policy pages channel "hook" at once, and
+// records the given monitors going down together: one incident each (monitors without a
+// service have their own), one page each, pending in the outbox.
+func outage(t *testing.T, monitors ...string) (*sqlite.DB, *incident.Manager) {
+	t.Helper()
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "data"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	m := incident.NewManager(incident.Config{Store: db})
+	doc := "monitors:\n"
+	for _, name := range monitors {
+		doc += fmt.Sprintf("  - {name: %s, http: {url: \"http://localhost/%s\"}}\n", name, name)
+	}
+	p, err := policy.Parse("t.yaml", []byte(doc), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Escalations = []policy.Escalation{esc("default", 0, step(0, "hook"))}
+	m.Apply(p)
+	now := time.Now()
+	var ts []upkeep.Transition
+	for _, name := range monitors {
+		ts = append(ts, upkeep.Transition{Monitor: name, From: upkeep.StateUp, To: upkeep.StateDown, At: now, Cause: "test"})
+	}
+	if err := db.RecordMonitoring(t.Context(), nil, ts); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.CatchUp(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return db, m
 }

@@ -34,6 +34,9 @@ type Channel struct {
 	Opsgenie  *OpsgenieChannel  `yaml:"opsgenie" jsonschema:"description=Opsgenie Alert API: Upkeep's incident creates\\, acknowledges and closes an Opsgenie alert."`
 
 	Templates ChannelTemplates `yaml:"templates" jsonschema:"description=Messages that replace the defaults\\, per event. Go text/template over the event (docs/notifications.md)."`
+
+	Rate  float64 `yaml:"rate" jsonschema:"description=Most notifications sent through this channel per second\\, on average. Default 10. Raise it for your own receivers (an SMTP relay or webhook of yours) so a mass outage pages everyone within a second; keep it at the provider's limit for chat services (Slack and Discord webhooks allow about 1 a second)."`
+	Burst int     `yaml:"burst" jsonschema:"description=How many notifications may go out at once before rate applies. Default 50."`
 }
 
 // Channel kinds, as Kind returns them.
@@ -113,6 +116,12 @@ func (d *decoder) checkChannels(channels map[string]Channel) {
 		}
 		for _, k := range kinds {
 			k.settings.check(d, path+"."+k.name)
+		}
+		if c.Rate < 0 || c.Rate > 10000 {
+			d.add(d.posAt(path+".rate"), path+".rate", fmt.Sprintf("rate %g is out of range", c.Rate), "notifications per second, more than 0 and at most 10000; leave it out for the default of 10")
+		}
+		if c.Burst < 0 || c.Burst > 100000 {
+			d.add(d.posAt(path+".burst"), path+".burst", fmt.Sprintf("burst %d is out of range", c.Burst), "at least 1 and at most 100000; leave it out for the default of 50")
 		}
 	}
 }

@@ -107,6 +107,10 @@ func TestChannelsInvalid(t *testing.T) {
 			}},
 		{"two kinds", "channels:\n  a:\n    ntfy: {topic: x}\n    slack: {url: 'https://hooks.slack.com/x'}\n",
 			[]string{`p.yaml:3:11: channels.a.ntfy: a channel has exactly one kind, this one has slack and ntfy (split it into one channel per kind)`}},
+		{"rate limits", "channels:\n  a: {ntfy: {topic: x}, rate: -1, burst: -2}\n", []string{
+			`p.yaml:2:31: channels.a.rate: rate -1 is out of range (notifications per second, more than 0 and at most 10000; leave it out for the default of 10)`,
+			`p.yaml:2:42: channels.a.burst: burst -2 is out of range (at least 1 and at most 100000; leave it out for the default of 50)`,
+		}},
 		{"unknown kind", "channels:\n  a: {emial: {}}\n",
 			[]string{`p.yaml:2:7: channels.a.emial: unknown key "emial" (did you mean "email"?)`}},
 		{"email", `channels:

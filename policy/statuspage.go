@@ -22,6 +22,8 @@ type StatusPage struct {
 	ShowResponseTimes bool  `yaml:"show_response_times" jsonschema:"description=Show a response-time chart (median and 95th percentile per day) for each service."`
 	// Subscriptions: see subscriptions.go.
 	Subscriptions *Subscriptions `yaml:"subscriptions" jsonschema:"description=Subscriptions to incident and maintenance notices (e-mail and webhooks). Absent: none."`
+	// Export: see statuspage_export.go.
+	Export *StatusExport `yaml:"export" jsonschema:"description=Publish the page as static files to a directory\\, on a schedule and on every change\\, to host it elsewhere (see docs/statuspage.md)."`
 }
 
 // StatusPageLink is a link in the status page's header.
@@ -86,6 +88,7 @@ func (d *decoder) checkStatusPage(s *StatusPage) {
 		return
 	}
 	const path = "status_page"
+	d.checkStatusExport(s.Export)
 	if s.Logo != "" && !d.hasProblem(path+".logo") {
 		lp := path + ".logo"
 		if s.LogoIsURL() {

@@ -64,8 +64,12 @@ type monitoring struct {
 	incidents *incident.Manager
 	delivery  *incident.Delivery
 	senders   atomic.Pointer[map[string]incident.Sender]
+	// channels are those of the policy in force: their rate limits.
+	channels atomic.Pointer[map[string]policy.Channel]
 	// status renders the status page from the engine, the incidents and the store's rollups.
 	status *statuspage.Page
+	// export publishes the status page as static files (status_page.export).
+	export *statuspage.Publisher
 	// maintenance puts monitors in maintenance windows and sends the windows' notices.
 	maintenance *maintenance.Scheduler
 	// subs runs the status page's subscriptions; its notices share the outbox.
@@ -98,6 +102,13 @@ func newMonitoring(db *sqlite.DB, dataDir string, logger *slog.Logger, reg prome
 		},
 		IsPermanent: isPermanentSendError,
 		RetryAfter:  notify.RetryAfter,
+		Limits: func(channel string) (float64, int) {
+			if cs := m.channels.Load(); cs != nil {
+				c := (*cs)[channel]
+				return c.Rate, c.Burst
+			}
+			return 0, 0
+		},
 	})
 	m.senders.Store(&map[string]incident.Sender{})
 	m.subs = subscription.New(subscription.Config{Store: db, Logger: logger.With("component", "subscribers"), Notify: m.delivery.Wake,
@@ -114,6 +125,7 @@ func newMonitoring(db *sqlite.DB, dataDir string, logger *slog.Logger, reg prome
 	})
 	m.status = statuspage.New(statuspage.Config{Monitoring: eng, Rollups: db, Incidents: m.incidents,
 		Maintenance: m.maintenance, Logger: logger.With("component", "statuspage")})
+	m.export = statuspage.NewPublisher(m.status, reg)
 	return m
 }
 
@@ -136,6 +148,7 @@ func (m *monitoring) apply(ctx context.Context, p *policy.Policy) error {
 		return fmt.Errorf("monitors: %w", err)
 	}
 	m.senders.Store(&senders)
+	m.channels.Store(&p.Channels)
 	m.incidents.Apply(p)
 	m.status.Apply(p)
 	m.subs.Apply(p)

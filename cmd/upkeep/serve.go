@@ -103,6 +103,9 @@ func serve(ctx context.Context, e *env, g *globalFlags, listenFlag string, watch
 	if err := mon.apply(ctx, pol); err != nil {
 		return err
 	}
+	if err := mon.backups.Recover(ctx); err != nil {
+		return err
+	}
 	rt := newReloader(logger, src, load, mon.apply, pol)
 	handler := httpapi.New(httpapi.Config{
 		Logger:        logger,
@@ -150,6 +153,7 @@ func serve(ctx context.Context, e *env, g *globalFlags, listenFlag string, watch
 		wg.Go(func() { _ = mon.incidents.Run(runCtx, mon.engine) })
 		wg.Go(func() { _ = mon.delivery.Run(runCtx) })
 		wg.Go(func() { _ = mon.status.Run(runCtx, mon.engine) })
+		wg.Go(func() { _ = mon.export.Run(runCtx) })
 		wg.Go(func() { _ = mon.maintenance.Run(runCtx) })
 		wg.Go(func() { _ = mon.subs.Run(runCtx) })
 		wg.Wait()

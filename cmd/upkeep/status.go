@@ -50,6 +50,7 @@ error, and uptime over 24 hours and 30 days. Reads GET /api/v1/monitors, so it n
 		},
 	}
 	api.register(cmd)
+	cmd.AddCommand(newStatusExportCmd(e, g))
 	return cmd
 }
 
