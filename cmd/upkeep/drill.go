@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/upkeep-dev/upkeep"
+	"github.com/upkeep-dev/upkeep/httpapi"
 	"github.com/upkeep-dev/upkeep/policy"
 	"github.com/upkeep-dev/upkeep/store/sqlite"
 )
@@ -68,56 +69,13 @@ func drillHistory(ctx context.Context, e *env, g *globalFlags, name string, asJS
 		return fmt.Errorf("reading the runs of drill %s: %w", name, err)
 	}
 	if asJSON {
-		out := make([]drillRunRow, len(runs))
+		out := make([]httpapi.DrillRun, len(runs))
 		for i := range runs {
-			out[i] = drillRunRowOf(&runs[i])
+			out[i] = httpapi.DrillRunOf(&runs[i])
 		}
 		return json.NewEncoder(e.stdout).Encode(out)
 	}
 	return printDrillRuns(e.stdout, name, runs)
-}
-
-// drillRunRow is a drill run as --json (and the API) shows it; durations in seconds.
-type drillRunRow struct {
-	ID           int64              `json:"id"`
-	Drill        string             `json:"drill"`
-	Backup       string             `json:"backup"`
-	Destination  string             `json:"destination"`
-	Status       string             `json:"status"`
-	Reason       string             `json:"reason,omitempty"`
-	SnapshotID   string             `json:"snapshot,omitempty"`
-	SnapshotTime *time.Time         `json:"snapshot_time,omitempty"`
-	Started      time.Time          `json:"started"`
-	Finished     *time.Time         `json:"finished,omitempty"`
-	Fetch        float64            `json:"fetch_seconds"`
-	Restore      float64            `json:"restore_seconds"`
-	Verify       float64            `json:"verify_seconds"`
-	RTO          float64            `json:"rto_seconds"`
-	RPO          float64            `json:"rpo_seconds"`
-	MaxRTO       float64            `json:"max_rto_seconds,omitempty"`
-	MaxRPO       float64            `json:"max_rpo_seconds,omitempty"`
-	Files        int64              `json:"files"`
-	Bytes        int64              `json:"bytes"`
-	Steps        []upkeep.DrillStep `json:"steps"`
-}
-
-func drillRunRowOf(r *upkeep.DrillRun) drillRunRow {
-	row := drillRunRow{ID: r.ID, Drill: r.Drill, Backup: r.Backup, Destination: r.Destination, Status: string(r.Status),
-		Reason: r.Reason, SnapshotID: r.SnapshotID, Started: r.Started,
-		Fetch: r.Fetch.Seconds(), Restore: r.Restore.Seconds(), Verify: r.Verify.Seconds(), RTO: r.RTO.Seconds(), RPO: r.RPO.Seconds(),
-		MaxRTO: r.MaxRTO.Seconds(), MaxRPO: r.MaxRPO.Seconds(), Files: r.Files, Bytes: r.Bytes, Steps: r.Steps}
-	if !r.SnapshotTime.IsZero() {
-		t := r.SnapshotTime
-		row.SnapshotTime = &t
-	}
-	if !r.Finished.IsZero() {
-		t := r.Finished
-		row.Finished = &t
-	}
-	if row.Steps == nil {
-		row.Steps = []upkeep.DrillStep{}
-	}
-	return row
 }
 
 func printDrillRuns(w io.Writer, name string, runs []upkeep.DrillRun) error {

@@ -15,6 +15,7 @@ import (
 	"github.com/upkeep-dev/upkeep"
 	"github.com/upkeep-dev/upkeep/backup"
 	"github.com/upkeep-dev/upkeep/drill"
+	"github.com/upkeep-dev/upkeep/httpapi"
 	"github.com/upkeep-dev/upkeep/store/sqlite"
 )
 
@@ -85,7 +86,7 @@ func drillRun(ctx context.Context, e *env, g *globalFlags, name, dest string, as
 		return fmt.Errorf("drill %s did not run", name)
 	}
 	if asJSON {
-		if err := json.NewEncoder(e.stdout).Encode(drillRunRowOf(run)); err != nil {
+		if err := json.NewEncoder(e.stdout).Encode(httpapi.DrillRunOf(run)); err != nil {
 			return err
 		}
 	} else {

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/upkeep-dev/upkeep/httpapi"
 )
 
 // TestDrillRunWithoutServer: a files backup to a path destination, then upkeep drill run
@@ -65,7 +67,7 @@ func TestDrillRunWithoutServer(t *testing.T) {
 	}
 
 	code, out, errOut = runCLI(t, env, "drill", "history", "proof", "--json")
-	var runs []drillRunRow
+	var runs []httpapi.DrillRun
 	if err := json.Unmarshal([]byte(out), &runs); code != 0 || err != nil || len(runs) != 2 {
 		t.Fatalf("history --json: %d %v\n%s\n%s", code, err, out, errOut)
 	}

@@ -120,6 +120,7 @@ func serve(ctx context.Context, e *env, g *globalFlags, listenFlag string, watch
 		Backups:       mon.backups,
 		// The backups API reads the runs from the store.
 		BackupHistory: db,
+		DrillHistory:  db,
 		Metrics:       reg,
 		Version:       versionString(),
 	})
