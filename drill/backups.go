@@ -10,11 +10,7 @@ import (
 )
 
 // RepoBackups implements Backups over backup/repo for jobs whose destinations and repository
-// passwords the caller already knows.
-//
-// Seam: the backup jobs (package backup) turn the policy's destinations into repo.Destination
-// values and resolve the repository passwords; when they are wired, serve builds a RepoBackups
-// from them (or package backup implements Backups itself).
+// passwords the caller already knows; backup.DrillBackups builds them from the policy.
 type RepoBackups struct {
 	Jobs map[string]RepoJob
 }

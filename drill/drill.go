@@ -17,7 +17,7 @@
 // The package needs little from the backup side, through the Backups interface: what a job
 // backs up and which destinations it writes to, and a way to open one destination's repository
 // without a cache. RepoBackups implements it over backup/repo for callers that already know
-// each destination's repo.Destination and password (the seam the backup jobs fill).
+// each destination's repo.Destination and password; backup.DrillBackups is the policy's.
 package drill
 
 import (
@@ -38,16 +38,13 @@ import (
 // Job is what a drill needs to know about a backup job.
 type Job struct {
 	Name string
-	// Source is the job's source kind: SourceFiles, "postgres", "mysql", "sqlite" or "command".
+	// Source is the job's source kind, as policy.Backup.Source names it (policy.SourceFiles, ...).
 	Source string
 	// Paths are the paths a files job backs up, to compare restored files with the live ones.
 	Paths []string
 	// Destinations are the names of the destinations the job writes to, in policy order.
 	Destinations []string
 }
-
-// SourceFiles is the source kind of jobs that back up files.
-const SourceFiles = "files"
 
 // Repository is what a drill reads of an open backup repository; *repo.Repo has it.
 type Repository interface {

@@ -41,7 +41,7 @@ func sample(p policy.Percent) policy.VerifyStep {
 // A files backup restored into a directory that held other files: the directory holds exactly
 // the snapshot afterwards, the checks pass, and the run is recorded with its measurements.
 func TestFilesDrillPasses(t *testing.T) {
-	f := newFixture(t, "files-job", SourceFiles)
+	f := newFixture(t, "files-job", policy.SourceFiles)
 	src := sourceTree(t)
 	snap := f.backupFiles(src)
 
@@ -74,7 +74,7 @@ func TestFilesDrillPasses(t *testing.T) {
 
 // Without keep the restored tree is removed after the drill.
 func TestFilesDrillCleansUp(t *testing.T) {
-	f := newFixture(t, "files-job", SourceFiles)
+	f := newFixture(t, "files-job", policy.SourceFiles)
 	f.backupFiles(sourceTree(t))
 	dir := filepath.Join(t.TempDir(), "target")
 	d := filesDrill(dir, sample(5))
@@ -90,7 +90,7 @@ func TestFilesDrillCleansUp(t *testing.T) {
 // A byte changed in a restored file (or in the live file it came from, with its time kept) is
 // found by a files check that samples every file.
 func TestFilesDrillFindsChangedByte(t *testing.T) {
-	f := newFixture(t, "files-job", SourceFiles)
+	f := newFixture(t, "files-job", policy.SourceFiles)
 	src := sourceTree(t)
 	f.backupFiles(src)
 	dir := filepath.Join(t.TempDir(), "target")
@@ -148,7 +148,7 @@ func wantFailure(t *testing.T, err error, phase, reason string) {
 // A damaged object in the destination fails the restore: the drill reads from the destination,
 // not from a cache that still holds the good copy.
 func TestFilesDrillCorruptedRepository(t *testing.T) {
-	f := newFixture(t, "files-job", SourceFiles)
+	f := newFixture(t, "files-job", policy.SourceFiles)
 	f.backupFiles(sourceTree(t))
 	dir := filepath.Join(t.TempDir(), "target")
 	// A first drill passes (and would have filled any cache).
@@ -194,7 +194,7 @@ func damage(t *testing.T, path string) {
 
 // A destination whose repository is gone fails the drill at fetch, and nothing is created there.
 func TestFilesDrillDestinationGone(t *testing.T) {
-	f := newFixture(t, "files-job", SourceFiles)
+	f := newFixture(t, "files-job", policy.SourceFiles)
 	f.backupFiles(sourceTree(t))
 	repoDir := f.job.Repos["onsite"].Destination.Path
 	if err := os.RemoveAll(repoDir); err != nil {
@@ -209,7 +209,7 @@ func TestFilesDrillDestinationGone(t *testing.T) {
 
 // RTO and RPO beyond max_rto and max_rpo fail the drill; the measurements are recorded.
 func TestFilesDrillObjectives(t *testing.T) {
-	f := newFixture(t, "files-job", SourceFiles)
+	f := newFixture(t, "files-job", policy.SourceFiles)
 	f.backupFiles(sourceTree(t))
 	dir := filepath.Join(t.TempDir(), "target")
 
@@ -243,7 +243,7 @@ func TestFilesDrillObjectives(t *testing.T) {
 // snapshot: -1h restores the newest snapshot at least an hour old, and fails clearly when
 // there is none.
 func TestFilesDrillPointInTime(t *testing.T) {
-	f := newFixture(t, "files-job", SourceFiles)
+	f := newFixture(t, "files-job", policy.SourceFiles)
 	f.backupFiles(sourceTree(t))
 	d := filesDrill(filepath.Join(t.TempDir(), "target"))
 	d.Snapshot = policy.DrillSnapshot{Before: time.Hour}
@@ -257,7 +257,7 @@ func TestFilesDrillPointInTime(t *testing.T) {
 
 // Without a destination in the policy, successive drills restore from each destination in turn.
 func TestFilesDrillEachDestinationInTurn(t *testing.T) {
-	f := newFixture(t, "files-job", SourceFiles, "onsite", "offsite")
+	f := newFixture(t, "files-job", policy.SourceFiles, "onsite", "offsite")
 	f.backupFiles(sourceTree(t))
 	d := filesDrill(filepath.Join(t.TempDir(), "target"), sample(100))
 	var got []string
@@ -275,7 +275,7 @@ func TestFilesDrillEachDestinationInTurn(t *testing.T) {
 
 // A directory not marked wipe: true is never wiped, even by a drill built without the policy.
 func TestFilesDrillRefusesUnmarkedTarget(t *testing.T) {
-	f := newFixture(t, "files-job", SourceFiles)
+	f := newFixture(t, "files-job", policy.SourceFiles)
 	f.backupFiles(sourceTree(t))
 	dir := filepath.Join(t.TempDir(), "precious")
 	writeFile(t, filepath.Join(dir, "keep.txt"), "do not delete")
@@ -291,7 +291,7 @@ func TestFilesDrillRefusesUnmarkedTarget(t *testing.T) {
 // A command target gets the restored files in UPKEEP_RESTORED_PATH; a failing command fails the
 // restore with its output.
 func TestCommandTargetDrill(t *testing.T) {
-	f := newFixture(t, "files-job", SourceFiles)
+	f := newFixture(t, "files-job", policy.SourceFiles)
 	f.backupFiles(sourceTree(t))
 	copied := filepath.Join(t.TempDir(), "copied.txt")
 	d := &policy.Drill{
@@ -309,7 +309,7 @@ func TestCommandTargetDrill(t *testing.T) {
 
 // A drill still going at its timeout is cancelled and failed, saying so.
 func TestDrillTimeout(t *testing.T) {
-	f := newFixture(t, "files-job", SourceFiles)
+	f := newFixture(t, "files-job", policy.SourceFiles)
 	f.backupFiles(sourceTree(t))
 	d := filesDrill(filepath.Join(t.TempDir(), "target"), policy.VerifyStep{Command: "exec sleep 60"})
 	d.Timeout = policy.Duration{Duration: 2 * time.Second}

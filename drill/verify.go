@@ -49,7 +49,7 @@ func (r *Runner) verify(ctx context.Context, s *policy.VerifyStep, t *target, re
 // backed up, or / for several paths (see backup/repo: SnapshotFiles). "" when the job does not
 // back up files.
 func liveRoot(job Job) string {
-	if job.Source != SourceFiles || len(job.Paths) == 0 {
+	if job.Source != policy.SourceFiles || len(job.Paths) == 0 {
 		return ""
 	}
 	if len(job.Paths) == 1 {

@@ -68,6 +68,10 @@ func addRoutes(mux *http.ServeMux, cfg Config) {
 		api.Handle("PUT /api/v1/incidents/{id}/report", handleIncidentReport(cfg.Incidents))
 		api.Handle("GET /api/v1/notifications", handleNotifications(cfg.Incidents))
 	}
+	if cfg.DrillHistory != nil {
+		api.Handle("GET /api/v1/drills", handleDrills(cfg.Runtime, cfg.DrillHistory))
+		api.Handle("GET /api/v1/drills/{name}/runs", handleDrillRuns(cfg.Runtime, cfg.DrillHistory))
+	}
 	if cfg.Backups != nil {
 		api.Handle("GET /api/v1/backups", handleBackups(cfg))
 		api.Handle("GET /api/v1/backups/{job}/runs", handleBackupRuns(cfg.Backups, cfg.BackupHistory))

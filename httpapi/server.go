@@ -50,6 +50,8 @@ type Config struct {
 	// Backups serves the backups API with BackupHistory (the stored runs); nil: no backups API.
 	Backups       Backups
 	BackupHistory BackupHistory
+	// DrillHistory serves the drills API (the policy's drills and their stored runs); nil: none.
+	DrillHistory DrillHistory
 	// StatusPage serves the status page, its feeds, badges and /api/v2; nil: none of them.
 	StatusPage StatusPage
 	// Maintenance serves the maintenance windows API; nil: none.

@@ -238,6 +238,9 @@ func (d *decoder) checkDrills(p *Policy) {
 			d.add(d.posAt(dpath), dpath, fmt.Sprintf("backup %s is not written to destination %s", quote(dr.Backup), quote(dr.Destination)),
 				"one of: "+strings.Join(backup.To, ", "))
 		}
+		if backup != nil {
+			d.checkDrillSource(dr, backup, path+".into")
+		}
 		if backup != nil && backup.Service != "" {
 			for _, s := range p.Services {
 				if s.Name != backup.Service {
@@ -258,6 +261,29 @@ func (d *decoder) checkDrills(p *Policy) {
 			d.add(d.posAt(tpath), tpath, "the timeout is too short", `at least "1s", e.g. "1h"`)
 		}
 	}
+}
+
+// targetsOf lists the drill targets a backup of each source kind restores into: a database
+// into a scratch database of the same kind, files and command output into a directory, and
+// anything into a command target (which gets the restored files).
+var targetsOf = map[string][]string{
+	SourceFiles:    {TargetPath, TargetCommand},
+	SourceCommand:  {TargetPath, TargetCommand},
+	SourcePostgres: {TargetPostgres, TargetCommand},
+	SourceMySQL:    {TargetMySQL, TargetCommand},
+	SourceSQLite:   {TargetSQLite, TargetCommand},
+}
+
+// checkDrillSource reports a target the drill's backup cannot be restored into.
+func (d *decoder) checkDrillSource(dr *Drill, b *Backup, path string) {
+	target, source := dr.Into.Kind(), b.Source()
+	ok, known := targetsOf[source]
+	if target == "" || !known || contains(ok, target) || d.hasProblemUnder(path) {
+		return
+	}
+	tpath := path + "." + target
+	d.add(d.posAt(tpath), tpath, fmt.Sprintf("backup %s is a %s backup and cannot be restored into a %s target", quote(b.Name), source, target),
+		"restore it into one of: "+strings.Join(ok, ", "))
 }
 
 func isDatabaseTarget(kind string) bool {
@@ -301,7 +327,7 @@ func (d *decoder) checkDrillTarget(dr *Drill, path string) {
 	}
 	switch kinds[0] {
 	case TargetPath:
-		d.checkTargetPath(path+".path.dir", t.Path.Dir)
+		d.checkAbsPath(path+".path.dir", t.Path.Dir)
 		if !t.Path.Wipe && !d.hasProblemUnder(path+".path") {
 			p := path + ".path"
 			d.add(d.keyOrValuePos(p+".wipe", p), p+".wipe", fmt.Sprintf("the drill deletes everything in %s before restoring, but the policy does not say it may", quote(t.Path.Dir)),
@@ -326,7 +352,7 @@ func (d *decoder) checkDrillTarget(dr *Drill, path string) {
 				"add scratch: true if the database is only for this drill; never point a drill at a database that holds real data")
 		}
 	case TargetSQLite:
-		d.checkTargetPath(path+".sqlite.path", t.SQLite.Path)
+		d.checkAbsPath(path+".sqlite.path", t.SQLite.Path)
 	}
 }
 
@@ -336,17 +362,6 @@ func (d *decoder) keyOrValuePos(path, parent string) position {
 		return d.posAt(path)
 	}
 	return d.posAt(parent)
-}
-
-// checkTargetPath is backjobs' checkAbsPath (policy/destination.go on branch backjobs); use that once
-// it is on main.
-func (d *decoder) checkTargetPath(path, value string) {
-	if value == "" || d.hasProblem(path) {
-		return
-	}
-	if !strings.HasPrefix(value, "/") {
-		d.add(d.posAt(path), path, fmt.Sprintf("%s is not an absolute path", d.show(path, value)), `e.g. "/srv/drills/app"`)
-	}
 }
 
 func (d *decoder) checkVerifySteps(dr *Drill, path string) {

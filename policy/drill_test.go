@@ -9,7 +9,9 @@ import (
 const drillPrelude = `
 services: [{name: app, objectives: {rpo: 1h, rto: 15m}}]
 destinations: {onsite: {path: /b1, password_file: /p}, offsite: {path: /b2, password_file: /p}}
-backups: [{name: db, service: app, postgres: {dsn: "postgres://localhost/app"}, schedule: "@daily", to: [onsite, offsite]}]
+backups: [{name: db, service: app, postgres: {dsn: "postgres://localhost/app"}, schedule: "@daily", to: [onsite, offsite]},
+  {name: tree, service: app, files: {paths: [/srv/app]}, schedule: "@daily", to: [onsite]},
+  {name: lite, sqlite: {path: /srv/app.db}, schedule: "@daily", to: [onsite]}, {name: my, mysql: {dsn: "root@tcp(x)/"}, schedule: "@daily", to: [onsite]}]
 drills:
 `
 
@@ -24,7 +26,7 @@ func TestDrillValid(t *testing.T) {
     into: {postgres: {dsn: "postgres://localhost/postgres", database: app_drill, scratch: true}}
     verify: [{sql: "select count(*) > 0 from orders"}, {command: "true"}]
   - name: tree
-    backup: db
+    backup: tree
     into: {path: {dir: /srv/drill, wipe: true}}
     verify:
       - files: {}
@@ -65,31 +67,31 @@ func TestDrillInvalid(t *testing.T) {
 	for _, tc := range []struct{ name, drill, want string }{
 		{"not scratch", `{name: d, backup: db, into: {postgres: {dsn: "postgres://x/postgres", database: app}}}`,
 			`drills[0].into.postgres.scratch: database "app" is not marked as scratch: the drill drops and recreates it (add scratch: true`},
-		{"mysql not scratch", `{name: d, backup: db, into: {mysql: {dsn: "root@tcp(x)/", database: app}}}`,
+		{"mysql not scratch", `{name: d, backup: my, into: {mysql: {dsn: "root@tcp(x)/", database: app}}}`,
 			`drills[0].into.mysql.scratch: database "app" is not marked as scratch`},
 		{"system db", `{name: d, backup: db, into: {postgres: {dsn: "postgres://x/", database: postgres, scratch: true}}}`,
 			`drills[0].into.postgres.database: "postgres" is a system database`},
-		{"no wipe", `{name: d, backup: db, into: {path: {dir: /srv/x}}}`,
+		{"no wipe", `{name: d, backup: tree, into: {path: {dir: /srv/x}}}`,
 			`drills[0].into.path.wipe: the drill deletes everything in "/srv/x" before restoring, but the policy does not say it may (add wipe: true`},
-		{"relative", `{name: d, backup: db, into: {path: {dir: x, wipe: true}}}`, `drills[0].into.path.dir: "x" is not an absolute path`},
-		{"two targets", `{name: d, backup: db, into: {path: {dir: /x, wipe: true}, sqlite: {path: /y}}}`,
+		{"relative", `{name: d, backup: tree, into: {path: {dir: x, wipe: true}}}`, `drills[0].into.path.dir: "x" is not an absolute path`},
+		{"two targets", `{name: d, backup: lite, into: {path: {dir: /x, wipe: true}, sqlite: {path: /y}}}`,
 			`drills[0].into.sqlite: a drill restores into exactly one target, this one has path and sqlite`},
 		{"no target", `{name: d, backup: db, into: {}}`, `drills[0].into: the drill has no target`},
 		{"missing into", `{name: d, backup: db}`, `drills[0]: missing required key "into"`},
-		{"destination not of backup", `{name: d, backup: db, destination: elsewhere, into: {sqlite: {path: /y}}}`, `drills[0].destination: unknown destination "elsewhere"`},
-		{"snapshot", `{name: d, backup: db, snapshot: yesterday, into: {sqlite: {path: /y}}}`, `drills[0].snapshot: invalid snapshot "yesterday"`},
-		{"cron", `{name: d, backup: db, schedule: "7 o'clock", into: {sqlite: {path: /y}}}`, `drills[0].schedule: invalid cron expression`},
-		{"tz", `{name: d, backup: db, schedule: "@daily", tz: Mars/Base, into: {sqlite: {path: /y}}}`, `drills[0].tz: unknown time zone "Mars/Base"`},
-		{"sql on files", `{name: d, backup: db, into: {path: {dir: /x, wipe: true}}, verify: [{sql: "select 1"}]}`,
+		{"destination not of backup", `{name: d, backup: lite, destination: elsewhere, into: {sqlite: {path: /y}}}`, `drills[0].destination: unknown destination "elsewhere"`},
+		{"snapshot", `{name: d, backup: lite, snapshot: yesterday, into: {sqlite: {path: /y}}}`, `drills[0].snapshot: invalid snapshot "yesterday"`},
+		{"cron", `{name: d, backup: lite, schedule: "7 o'clock", into: {sqlite: {path: /y}}}`, `drills[0].schedule: invalid cron expression`},
+		{"tz", `{name: d, backup: lite, schedule: "@daily", tz: Mars/Base, into: {sqlite: {path: /y}}}`, `drills[0].tz: unknown time zone "Mars/Base"`},
+		{"sql on files", `{name: d, backup: tree, into: {path: {dir: /x, wipe: true}}, verify: [{sql: "select 1"}]}`,
 			`drills[0].verify[0].sql: an sql check needs a database target, this drill restores into path`},
-		{"files on db", `{name: d, backup: db, into: {sqlite: {path: /y}}, verify: [{files: {}}]}`,
+		{"files on db", `{name: d, backup: lite, into: {sqlite: {path: /y}}, verify: [{files: {}}]}`,
 			`drills[0].verify[0].files: a files check needs a path or command target`},
-		{"two checks", `{name: d, backup: db, into: {sqlite: {path: /y}}, verify: [{sql: "select 1", command: "true"}]}`,
+		{"two checks", `{name: d, backup: lite, into: {sqlite: {path: /y}}, verify: [{sql: "select 1", command: "true"}]}`,
 			`drills[0].verify[0].command: a verify step has exactly one check, this one has sql and command`},
-		{"empty step", `{name: d, backup: db, into: {sqlite: {path: /y}}, verify: [{}]}`, `drills[0].verify[0]: the verify step has no check`},
-		{"zero sample", `{name: d, backup: db, into: {path: {dir: /x, wipe: true}}, verify: [{files: {sample: 0%}}]}`, `drills[0].verify[0].files.sample: the sample is empty`},
-		{"freshness on files", `{name: d, backup: db, freshness_sql: "select now()", into: {path: {dir: /x, wipe: true}}}`, `drills[0].freshness_sql: freshness_sql needs a database target`},
-		{"http url", `{name: d, backup: db, into: {sqlite: {path: /y}}, verify: [{http: {start: ./app, check_url: "localhost:80"}}]}`,
+		{"empty step", `{name: d, backup: lite, into: {sqlite: {path: /y}}, verify: [{}]}`, `drills[0].verify[0]: the verify step has no check`},
+		{"zero sample", `{name: d, backup: tree, into: {path: {dir: /x, wipe: true}}, verify: [{files: {sample: 0%}}]}`, `drills[0].verify[0].files.sample: the sample is empty`},
+		{"freshness on files", `{name: d, backup: tree, freshness_sql: "select now()", into: {path: {dir: /x, wipe: true}}}`, `drills[0].freshness_sql: freshness_sql needs a database target`},
+		{"http url", `{name: d, backup: lite, into: {sqlite: {path: /y}}, verify: [{http: {start: ./app, check_url: "localhost:80"}}]}`,
 			`drills[0].verify[0].http.check_url: "localhost:80" is not an http or https URL`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -101,11 +103,36 @@ func TestDrillInvalid(t *testing.T) {
 	}
 }
 
+func TestDrillTargetSuitsBackup(t *testing.T) {
+	for _, tc := range []struct{ drill, want string }{
+		{`{name: d, backup: db, into: {sqlite: {path: /y}}}`,
+			`d.yaml:8:42: drills[0].into.sqlite: backup "db" is a postgres backup and cannot be restored into a sqlite target (restore it into one of: postgres, command)`},
+		{`{name: d, backup: tree, into: {mysql: {dsn: "root@tcp(x)/", database: t, scratch: true}}}`,
+			`drills[0].into.mysql: backup "tree" is a files backup and cannot be restored into a mysql target (restore it into one of: path, command)`},
+		{`{name: d, backup: my, into: {postgres: {dsn: "postgres://x/postgres", database: t, scratch: true}}}`,
+			`drills[0].into.postgres: backup "my" is a mysql backup and cannot be restored into a postgres target`},
+	} {
+		_, err := Parse("d.yaml", []byte(drillPrelude+"  - "+tc.drill+"\n"), nil)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("got %v\nwant %s", err, tc.want)
+		}
+	}
+	for _, ok := range []string{
+		`{name: d, backup: db, into: {command: {run: "true"}}}`,
+		`{name: d, backup: tree, into: {command: {run: "true"}}}`,
+		`{name: d, backup: lite, into: {sqlite: {path: /y}}}`,
+	} {
+		if _, err := Parse("d.yaml", []byte(drillPrelude+"  - "+ok+"\n"), nil); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+}
+
 func TestDrillDestinationOfBackup(t *testing.T) {
 	doc := strings.Replace(drillPrelude, "to: [onsite, offsite]", "to: [onsite]", 1) +
-		`  - {name: d, backup: db, destination: offsite, into: {sqlite: {path: /y}}}` + "\n"
+		`  - {name: d, backup: db, destination: offsite, into: {command: {run: "true"}}}` + "\n"
 	_, err := Parse("d.yaml", []byte(doc), nil)
-	if err == nil || !strings.Contains(err.Error(), `d.yaml:6:40: drills[0].destination: backup "db" is not written to destination "offsite" (one of: onsite)`) {
+	if err == nil || !strings.Contains(err.Error(), `d.yaml:8:40: drills[0].destination: backup "db" is not written to destination "offsite" (one of: onsite)`) {
 		t.Errorf("got %v", err)
 	}
 }

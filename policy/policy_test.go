@@ -113,7 +113,7 @@ destinations:
 backups:
   - {name: app-db, service: db, postgres: {dsn: "postgres:///app"}, schedule: "0 6 * * *", to: [onsite, offsite]}
 drills:
-  - {name: app-db-restore, backup: app-db, into: {sqlite: {path: /srv/drill/app.db}}}
+  - {name: app-db-restore, backup: app-db, into: {postgres: {dsn: "postgres:///postgres", database: app_drill, scratch: true}}}
 agents:
   - name: eu-west
 `,

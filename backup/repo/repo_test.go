@@ -583,3 +583,64 @@ func TestS3ObjectLock(t *testing.T) {
 		t.Error("no object of the repository is locked")
 	}
 }
+
+// A files source may name single files: alone, or beside a directory; each restores with its
+// content.
+func TestSingleFilePaths(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		paths []string
+		want  []string
+	}{
+		{"one file", []string{"etc/app.conf"}, []string{"etc/app.conf"}},
+		{"a file and a directory", []string{"etc/app.conf", "srv/www"}, []string{"etc/app.conf", "srv/www/index.html"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := t.Context()
+			base := t.TempDir()
+			now := time.Now()
+			writeFile(t, filepath.Join(base, "etc", "app.conf"), []byte("a=1"), 0o644, now)
+			writeFile(t, filepath.Join(base, "etc", "other.conf"), []byte("not backed up"), 0o644, now)
+			writeFile(t, filepath.Join(base, "srv", "www", "index.html"), []byte("<p>"), 0o644, now)
+			var paths []string
+			for _, p := range tc.paths {
+				paths = append(paths, filepath.Join(base, p))
+			}
+			dest, state := pathDest(t), filepath.Join(t.TempDir(), "state")
+			var (
+				r    *repo.Repo
+				snap repo.Snapshot
+			)
+			for i := range 2 { // the second run builds on the first, with a changed file
+				if i == 1 {
+					writeFile(t, filepath.Join(base, "etc", "app.conf"), []byte("a=2"), 0o644, now.Add(time.Minute))
+					writeFile(t, filepath.Join(base, "srv", "www", "index.html"), []byte("<p>changed"), 0o644, now.Add(time.Minute))
+				}
+				r = open(t, dest, repo.Options{StateDir: state}) // as each run of upkeep backup run does
+				var err error
+				snap, err = r.SnapshotFiles(ctx, "job", repo.FilesSpec{Paths: paths}, map[string]string{"run": "1"}, func(repo.Progress) {})
+				if err != nil {
+					t.Fatalf("SnapshotFiles: %v", err)
+				}
+			}
+			target := t.TempDir()
+			if err := r.RestoreFiles(ctx, snap.ID, target, nil); err != nil {
+				t.Fatalf("RestoreFiles: %v", err)
+			}
+			rel := strings.TrimPrefix(filepath.ToSlash(base), "/")
+			for _, w := range tc.want {
+				want, err := os.ReadFile(filepath.Join(base, w))
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := os.ReadFile(filepath.Join(target, rel, w))
+				if err != nil || !bytes.Equal(got, want) {
+					t.Errorf("restored %s = %q, %v; want %q", w, got, err, want)
+				}
+			}
+			if _, err := os.Stat(filepath.Join(target, rel, "etc", "other.conf")); err == nil {
+				t.Error("a file beside the one named was backed up")
+			}
+		})
+	}
+}

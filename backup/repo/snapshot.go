@@ -153,12 +153,37 @@ func filesRoot(paths []string) (fs.Directory, error) {
 		if rel == "" {
 			return nil, errors.New("backing up / together with other paths is not supported")
 		}
-		if err := t.add(rel, e); err != nil {
+		if err := t.add(rel, kept(e)); err != nil {
 			return nil, err
 		}
 	}
 	return t.dir("/"), nil
 }
+
+// kept wraps a localfs entry so that the uploader's Close does not recycle it: localfs pools its
+// entries and Close empties them, but an entry of a virtual directory is handed out by every
+// iteration, and a recycled one opens "" ("unable to open local file: open : no such file").
+func kept(e fs.Entry) fs.Entry {
+	switch e := e.(type) {
+	case fs.File:
+		return keptFile{e}
+	case fs.Directory:
+		return keptDir{e}
+	case fs.Symlink:
+		return keptSymlink{e}
+	}
+	return e
+}
+
+type (
+	keptFile    struct{ fs.File }
+	keptDir     struct{ fs.Directory }
+	keptSymlink struct{ fs.Symlink }
+)
+
+func (keptFile) Close()    {}
+func (keptDir) Close()     {}
+func (keptSymlink) Close() {}
 
 // SnapshotStreams stores streams as the files of one new snapshot of source. Each stream is
 // opened and read once, in order, and written straight into the repository. If any stream fails

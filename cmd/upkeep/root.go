@@ -34,6 +34,7 @@ quick-start policy. The data directory is --data, else $UPKEEP_DATA, else server
 		newStatusCmd(e, g),
 		newIncidentCmd(e, g),
 		newBackupCmd(e, g),
+		newDrillCmd(e, g),
 		newSnapshotsCmd(e, g),
 		newRestoreCmd(e, g),
 		newMaintenanceCmd(e, g),

@@ -106,6 +106,12 @@ func serve(ctx context.Context, e *env, g *globalFlags, listenFlag string, watch
 	if err := mon.backups.Recover(ctx); err != nil {
 		return err
 	}
+	// A drill run still "running" was cut short by a crash: the next run wipes its target.
+	if n, err := db.MarkInterruptedDrillRuns(ctx, time.Now()); err != nil {
+		return fmt.Errorf("recording interrupted drill runs: %w", err)
+	} else if n > 0 {
+		logger.Warn("drill runs interrupted by a crash recorded", "runs", n)
+	}
 	rt := newReloader(logger, src, load, mon.apply, pol)
 	handler := httpapi.New(httpapi.Config{
 		Logger:        logger,
@@ -120,6 +126,7 @@ func serve(ctx context.Context, e *env, g *globalFlags, listenFlag string, watch
 		Backups:       mon.backups,
 		// The backups API reads the runs from the store.
 		BackupHistory: db,
+		DrillHistory:  db,
 		Metrics:       reg,
 		Version:       versionString(),
 	})

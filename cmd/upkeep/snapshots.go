@@ -88,18 +88,26 @@ command opens the repositories itself. A destination that cannot be read shows i
 	return cmd
 }
 
-// loadBackup reads the policy, with the --data and environment overrides applied, and finds
-// its backup named job.
-func loadBackup(e *env, g *globalFlags, job string) (*policy.Policy, *policy.Backup, error) {
+// loadPolicy reads the policy, with the --data and environment overrides applied.
+func loadPolicy(e *env, g *globalFlags) (*policy.Policy, policySource, error) {
 	src, err := resolvePolicySource(e, g)
 	if err != nil {
-		return nil, nil, err
+		return nil, src, err
 	}
 	p, err := src.load(e)
 	if err != nil {
-		return nil, nil, policyError(src, err)
+		return nil, src, policyError(src, err)
 	}
 	if err := resolveOverrides(e, g, "").apply(p); err != nil {
+		return nil, src, err
+	}
+	return p, src, nil
+}
+
+// loadBackup reads the policy (loadPolicy) and finds its backup named job.
+func loadBackup(e *env, g *globalFlags, job string) (*policy.Policy, *policy.Backup, error) {
+	p, src, err := loadPolicy(e, g)
+	if err != nil {
 		return nil, nil, err
 	}
 	b := p.Backup(job)

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/upkeep-dev/upkeep"
+	"github.com/upkeep-dev/upkeep/backup"
+	"github.com/upkeep-dev/upkeep/drill"
+	"github.com/upkeep-dev/upkeep/httpapi"
+	"github.com/upkeep-dev/upkeep/store/sqlite"
+)
+
+func newDrillRunCmd(e *env, g *globalFlags) *cobra.Command {
+	var (
+		asJSON bool
+		dest   string
+	)
+	run := &cobra.Command{
+		Use:   "run NAME",
+		Short: "Run a restore drill now and wait for it to end",
+		Long: `Run the restore drill NAME of the policy now: restore its backup from one destination
+(--destination, else the drill's choice) into the drill's target, run its checks and measure RTO
+and RPO. The run is recorded in the data directory's history (upkeep drill history NAME).
+
+Without "upkeep serve" on the data directory, this command runs the drill itself. While a server
+holds the data directory, it refuses: the server's scheduler runs the drills.
+
+Exit status: 0 only when the drill passed, 1 otherwise.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return drillRun(cmd.Context(), e, g, args[0], dest, asJSON)
+		},
+	}
+	run.Flags().StringVar(&dest, "destination", "", "restore from this destination of the backup")
+	run.Flags().BoolVar(&asJSON, "json", false, "print the run as JSON")
+	return run
+}
+
+func drillRun(ctx context.Context, e *env, g *globalFlags, name, dest string, asJSON bool) error {
+	p, d, err := loadDrill(e, g, name)
+	if err != nil {
+		return err
+	}
+	dir := p.Server.DataDir
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("creating data directory: %w", err)
+	}
+	unlock, err := lockDataDir(dir)
+	var inUse dataDirInUseError
+	switch {
+	case errors.As(err, &inUse):
+		return fmt.Errorf("upkeep serve holds the data directory %s; it runs the drills (stop it to run drill %s here)", dir, name)
+	case err != nil:
+		return err
+	}
+	defer unlock()
+	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	db, err := sqlite.Open(ctx, dir, logger)
+	if err != nil {
+		return fmt.Errorf("opening the store: %w", err)
+	}
+	defer db.Close()
+	// This process holds the data directory: a run still "running" was cut short by a crash.
+	if _, err := db.MarkInterruptedDrillRuns(ctx, time.Now()); err != nil {
+		return fmt.Errorf("recording interrupted drill runs: %w", err)
+	}
+	r := &drill.Runner{Backups: backup.DrillBackups(p), Store: db, WorkDir: filepath.Join(dir, "drills"), Logger: logger}
+	if !asJSON {
+		fmt.Fprintf(e.stdout, "drill %s: restoring backup %s into %s\n", name, d.Backup, d.Into.Kind())
+	}
+	run, err := r.Run(ctx, d, dest)
+	var failure *drill.Failure
+	if err != nil && !errors.As(err, &failure) {
+		return err
+	}
+	if run == nil {
+		return fmt.Errorf("drill %s did not run", name)
+	}
+	if asJSON {
+		if err := json.NewEncoder(e.stdout).Encode(httpapi.DrillRunOf(run)); err != nil {
+			return err
+		}
+	} else {
+		printDrillRun(e, run)
+	}
+	if run.Status != upkeep.DrillPassed {
+		return exitError{1}
+	}
+	return nil
+}
+
+func printDrillRun(e *env, r *upkeep.DrillRun) {
+	w := e.stdout
+	fmt.Fprintf(w, "  destination %s, snapshot %s of %s\n", r.Destination, orDash(r.SnapshotID), r.SnapshotTime.Local().Format("2006-01-02 15:04:05"))
+	fmt.Fprintf(w, "  fetch %s, restore %s (%d files, %s), verify %s\n", roundDur(r.Fetch), roundDur(r.Restore), r.Files, bytesText(r.Bytes), roundDur(r.Verify))
+	for _, s := range r.Steps {
+		status := "passed"
+		if !s.Passed {
+			status = "FAILED"
+		}
+		line := fmt.Sprintf("  check %s %s in %s", s.Kind, status, roundDur(s.Duration))
+		if s.Message != "" {
+			line += ": " + s.Message
+		}
+		fmt.Fprintln(w, line)
+	}
+	line := fmt.Sprintf("drill %s %s: RTO %s, RPO %s", r.Drill, r.Status, limited(r.RTO, r.MaxRTO), limited(r.RPO, r.MaxRPO))
+	if r.Reason != "" {
+		line += ": " + r.Reason
+	}
+	fmt.Fprintln(w, line)
+}
