@@ -300,7 +300,7 @@ backups:
 	// The miss is recorded once: a restart does not record it again.
 	f.svc = f.newService()
 	f.apply(doc)
-	if err := f.svc.startup(t.Context()); err != nil {
+	if err := f.svc.Prepare(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if nc2 := f.runs("nocatch"); len(nc2) != 2 {

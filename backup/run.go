@@ -111,7 +111,7 @@ func (s *Service) begin(ctx context.Context, name string, trigger upkeep.BackupT
 	return &running{id: id, job: j, pol: pol, dests: dests, run: run, unlock: unlock}, nil
 }
 
-// ready reports whether Run has done its startup work and Start may be called.
+// ready reports whether Prepare (or Run) has done its startup work and Start may be called.
 func (s *Service) ready() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -17,8 +17,13 @@ import (
 // every job whose scheduled run was missed while Upkeep was not running, records the miss and
 // (catch_up) starts the run. Call Apply first.
 func (s *Service) Run(ctx context.Context) error {
-	if err := s.startup(ctx); err != nil {
-		return err
+	s.mu.Lock()
+	prepared := s.runCtx != nil
+	s.mu.Unlock()
+	if !prepared {
+		if err := s.Prepare(ctx); err != nil {
+			return err
+		}
 	}
 	defer s.runs.Wait()
 	// The timer is made after the first dispatch: a test clock that waits for it to be armed
@@ -50,8 +55,11 @@ func (s *Service) Recover(ctx context.Context) error {
 	return nil
 }
 
-// startup does what Run does once: interrupted runs, missed runs, catch-up.
-func (s *Service) startup(ctx context.Context) error {
+// Prepare does what Run does first, once: it records interrupted runs and missed runs, starts
+// the catch-up runs, and from then on accepts runs started through Start, which live as long as
+// ctx. serve calls it before it answers requests, so `POST /api/v1/backups/{job}/run` works from
+// the first request; Run calls it itself when nobody did.
+func (s *Service) Prepare(ctx context.Context) error {
 	if err := s.Recover(ctx); err != nil {
 		return err
 	}

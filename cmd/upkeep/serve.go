@@ -103,9 +103,6 @@ func serve(ctx context.Context, e *env, g *globalFlags, listenFlag string, watch
 	if err := mon.apply(ctx, pol); err != nil {
 		return err
 	}
-	if err := mon.backups.Recover(ctx); err != nil {
-		return err
-	}
 	// A drill run still "running" was cut short by a crash: the next run wipes its target.
 	if n, err := db.MarkInterruptedDrillRuns(ctx, time.Now()); err != nil {
 		return fmt.Errorf("recording interrupted drill runs: %w", err)
@@ -139,6 +136,11 @@ func serve(ctx context.Context, e *env, g *globalFlags, listenFlag string, watch
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// Backups are ready before the first request: runs a crash left running are recorded as
+	// interrupted, and the API can start runs.
+	if err := mon.backups.Prepare(runCtx); err != nil {
+		return err
+	}
 	// If the engine stops by itself (its store failed), the whole server stops: serving a
 	// status without monitoring would be a lie.
 	serveCtx, stopServing := context.WithCancel(ctx)
