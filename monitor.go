@@ -1,6 +1,9 @@
 package upkeep
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // State is the confirmed state of a monitor.
 type State string
@@ -57,6 +60,35 @@ type StoredTransition struct {
 // Interval is the time from Start (inclusive) to End (exclusive).
 type Interval struct {
 	Start, End time.Time
+}
+
+// MergeIntervals clips intervals to [lo, hi), sorts them and merges those that overlap or touch.
+func MergeIntervals(ivs []Interval, lo, hi time.Time) []Interval {
+	var out []Interval
+	for _, iv := range ivs {
+		a, b := iv.Start, iv.End
+		if a.Before(lo) {
+			a = lo
+		}
+		if b.After(hi) {
+			b = hi
+		}
+		if a.Before(b) {
+			out = append(out, Interval{Start: a, End: b})
+		}
+	}
+	slices.SortFunc(out, func(x, y Interval) int { return x.Start.Compare(y.Start) })
+	merged := out[:0]
+	for _, iv := range out {
+		if n := len(merged); n > 0 && !iv.Start.After(merged[n-1].End) {
+			if iv.End.After(merged[n-1].End) {
+				merged[n-1].End = iv.End
+			}
+			continue
+		}
+		merged = append(merged, iv)
+	}
+	return merged
 }
 
 // Rollup summarises the raw results of one monitor over one hour or one UTC day.

@@ -126,7 +126,7 @@ func (e *Engine) UptimeSpans(ctx context.Context, monitor string, spans []upkeep
 // outside every alive interval is no data.
 func computeUptime(from, to, now time.Time, initial upkeep.State, ts []upkeep.Transition, alive []upkeep.Interval) Uptime {
 	u := Uptime{From: from, To: to}
-	alive = mergeIntervals(alive, from, minTime(to, now))
+	alive = upkeep.MergeIntervals(alive, from, minTime(to, now))
 	add := func(s upkeep.State, a, b time.Time) {
 		if !a.Before(b) {
 			return
@@ -164,27 +164,6 @@ func computeUptime(from, to, now time.Time, initial upkeep.State, ts []upkeep.Tr
 	}
 	add(state, at, to)
 	return u
-}
-
-// mergeIntervals clips intervals to [lo, hi), sorts them and merges overlaps.
-func mergeIntervals(ivs []upkeep.Interval, lo, hi time.Time) []upkeep.Interval {
-	var out []upkeep.Interval
-	for _, iv := range ivs {
-		a, b := maxTime(iv.Start, lo), minTime(iv.End, hi)
-		if a.Before(b) {
-			out = append(out, upkeep.Interval{Start: a, End: b})
-		}
-	}
-	slices.SortFunc(out, func(x, y upkeep.Interval) int { return x.Start.Compare(y.Start) })
-	merged := out[:0]
-	for _, iv := range out {
-		if n := len(merged); n > 0 && !iv.Start.After(merged[n-1].End) {
-			merged[n-1].End = maxTime(merged[n-1].End, iv.End)
-			continue
-		}
-		merged = append(merged, iv)
-	}
-	return merged
 }
 
 func minTime(a, b time.Time) time.Time {

@@ -136,7 +136,7 @@ func Compute(ctx context.Context, src Source, svc Service, p Period, now time.Ti
 	if err != nil {
 		return nil, fmt.Errorf("report of %q: %w", svc.Name, err)
 	}
-	alive = merge(alive, p.From, minTime(p.To, now))
+	alive = upkeep.MergeIntervals(alive, p.From, minTime(p.To, now))
 	var timelines [][]segment
 	for _, m := range svc.Monitors {
 		initial, err := src.StateAt(ctx, m, p.From)
@@ -318,27 +318,6 @@ func timesIn(tl []segment, from, to time.Time) Times {
 		}
 	}
 	return t
-}
-
-// merge clips intervals to [lo, hi), sorts them and merges overlaps.
-func merge(ivs []upkeep.Interval, lo, hi time.Time) []upkeep.Interval {
-	var out []upkeep.Interval
-	for _, iv := range ivs {
-		a, b := maxTime(iv.Start, lo), minTime(iv.End, hi)
-		if a.Before(b) {
-			out = append(out, upkeep.Interval{Start: a, End: b})
-		}
-	}
-	slices.SortFunc(out, func(x, y upkeep.Interval) int { return x.Start.Compare(y.Start) })
-	merged := out[:0]
-	for _, iv := range out {
-		if n := len(merged); n > 0 && !iv.Start.After(merged[n-1].End) {
-			merged[n-1].End = maxTime(merged[n-1].End, iv.End)
-			continue
-		}
-		merged = append(merged, iv)
-	}
-	return merged
 }
 
 func minTime(a, b time.Time) time.Time {
