@@ -64,14 +64,7 @@ escalations:
 		}
 		return m
 	}
-	drained := func() bool {
-		for _, r := range outbox(t, s, token) {
-			if r.State == "pending" {
-				return false
-			}
-		}
-		return true
-	}
+	drained := func() bool { return outboxDrained(t, s, token) }
 	kill := func(what string) {
 		t.Helper()
 		if err := s.cmd.Process.Kill(); err != nil {

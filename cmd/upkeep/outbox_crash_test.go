@@ -109,6 +109,39 @@ type outboxRow struct {
 }
 
 // outbox reads the whole outbox through the API (it holds far fewer than the page limit here).
+// killHeld holds the next notification unanswered at recv, runs then (what makes the server
+// send it), kills the server with SIGKILL while it waits for the answer, and returns the held
+// key. The caller starts the next server.
+func killHeld(t *testing.T, s *server, recv *hookReceiver, what string, then func()) string {
+	t.Helper()
+	release := recv.holdNext()
+	defer release()
+	then()
+	var key string
+	select {
+	case key = <-recv.held:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("no notification arrived to hold %s", what)
+	}
+	if err := s.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-s.wait()
+	t.Logf("kill -9 %s, holding %s; the receiver had %d requests", what, key, recv.count())
+	return key
+}
+
+// outboxDrained reports whether no notification in the outbox is pending.
+func outboxDrained(t *testing.T, s *server, token string) bool {
+	t.Helper()
+	for _, r := range outbox(t, s, token) {
+		if r.State == "pending" {
+			return false
+		}
+	}
+	return true
+}
+
 func outbox(t *testing.T, s *server, token string) []outboxRow {
 	t.Helper()
 	code, body := s.get(t, "/api/v1/notifications?limit=1000", token)
@@ -222,40 +255,13 @@ func TestOutboxKill9WhileDrainingLosesNothing(t *testing.T) {
 		return len(incs) == nServices
 	}
 
-	// killHeld holds the next notification unanswered at the receiver, kills the server with
-	// SIGKILL while it waits for the answer, and returns the held key.
-	killHeld := func(what string, then func()) string {
-		t.Helper()
-		release := recv.holdNext()
-		defer release()
-		then()
-		var key string
-		select {
-		case key = <-recv.held:
-		case <-time.After(60 * time.Second):
-			t.Fatalf("no notification arrived to hold %s", what)
-		}
-		if err := s.cmd.Process.Kill(); err != nil {
-			t.Fatal(err)
-		}
-		<-s.wait()
-		t.Logf("kill -9 %s, holding %s; the receiver had %d requests", what, key, recv.count())
-		return key
-	}
-	noPending := func() bool {
-		for _, r := range outbox(t, s, token) {
-			if r.State == "pending" {
-				return false
-			}
-		}
-		return true
-	}
+	noPending := func() bool { return outboxDrained(t, s, token) }
 	var heldKeys []string
 
 	// Twice while paging: after the receiver saw a few notifications of the first step, and
 	// after the restart once the second step is under way.
 	waitFor(t, "the first notifications", 60*time.Second, func() bool { return recv.count() >= 3 })
-	heldKeys = append(heldKeys, killHeld("while paging", func() {}))
+	heldKeys = append(heldKeys, killHeld(t, s, recv, "while paging", func() {}))
 	s = startServe(t, dir, nil)
 	all = append(all, s)
 	seen := recv.count()
@@ -268,7 +274,7 @@ func TestOutboxKill9WhileDrainingLosesNothing(t *testing.T) {
 		}
 		return false
 	})
-	heldKeys = append(heldKeys, killHeld("while paging, after a restart", func() {}))
+	heldKeys = append(heldKeys, killHeld(t, s, recv, "while paging, after a restart", func() {}))
 
 	// Let every step run and the outbox drain, then recover: kill during the recovery notices.
 	s = startServe(t, dir, nil)
@@ -276,7 +282,7 @@ func TestOutboxKill9WhileDrainingLosesNothing(t *testing.T) {
 	waitFor(t, "every escalation step enqueued and sent", 90*time.Second, func() bool {
 		return allStepsRun(outbox(t, s, token), incidents(t, s, token)) && noPending()
 	})
-	heldKeys = append(heldKeys, killHeld("while sending recovery notices", func() { failing.Store(false) }))
+	heldKeys = append(heldKeys, killHeld(t, s, recv, "while sending recovery notices", func() { failing.Store(false) }))
 
 	// Restart and let everything settle: every incident resolved, the outbox drained.
 	s = startServe(t, dir, nil)

@@ -54,30 +54,13 @@ func TestSubscriberNoticesKill9(t *testing.T) {
 		t.Fatalf("start maintenance: %d", code)
 	}
 
-	killHeld := func(what string) string {
-		t.Helper()
-		release := recv.holdNext()
-		defer release()
-		var key string
-		select {
-		case key = <-recv.held:
-		case <-time.After(60 * time.Second):
-			t.Fatalf("no notice arrived to hold %s", what)
-		}
-		if err := s.cmd.Process.Kill(); err != nil {
-			t.Fatal(err)
-		}
-		<-s.wait()
-		t.Logf("kill -9 %s, holding %s; the receiver had %d requests", what, key, recv.count())
-		return key
-	}
 	waitFor(t, "the first notices", 60*time.Second, func() bool { return recv.count() >= 5 })
-	held := []string{killHeld("while sending")}
+	held := []string{killHeld(t, s, recv, "while sending", func() {})}
 	s = startServe(t, dir, nil)
 	all = append(all, s)
 	seen := recv.count()
 	waitFor(t, "more notices after the restart", 60*time.Second, func() bool { return recv.count() >= seen+5 })
-	held = append(held, killHeld("while sending, after a restart"))
+	held = append(held, killHeld(t, s, recv, "while sending, after a restart", func() {}))
 	s = startServe(t, dir, nil)
 	all = append(all, s)
 
