@@ -218,17 +218,8 @@ func (d *decoder) checkBackups(bs []Backup) {
 		b := &bs[i]
 		path := fmt.Sprintf("backups[%d]", i)
 		srcs := b.sources()
-		switch len(srcs) {
-		case 0:
-			if !d.hasProblemUnder(path) {
-				d.add(d.posAt(path), path, "the backup has no source", "add one of: "+strings.Join(allSources, ", "))
-			}
-		case 1:
-		default:
-			second := path + "." + srcs[1]
-			d.add(d.posAt(second), second, "a backup has exactly one source, this one has "+strings.Join(srcs, " and "),
-				"split it into one backup per source")
-		}
+		d.exactlyOne(path, srcs, d.posAt(path), !d.hasProblemUnder(path), oneOf{what: "backup", kind: "source", all: allSources,
+			split: "split it into one backup per source"})
 		if b.Files != nil {
 			for j, p := range b.Files.Paths {
 				d.checkAbsPath(fmt.Sprintf("%s.files.paths[%d]", path, j), p)

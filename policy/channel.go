@@ -99,21 +99,12 @@ func (d *decoder) checkChannels(channels map[string]Channel) {
 		c := channels[name]
 		path := joinPath("channels", name)
 		kinds := c.kinds()
-		switch len(kinds) {
-		case 0:
-			if !d.hasProblemUnder(path) {
-				d.add(d.keyPos("channel", path), path, "the channel has no kind", "add one of: "+strings.Join(allChannelKinds, ", "))
-			}
-		case 1:
-		default:
-			names := make([]string, len(kinds))
-			for j, k := range kinds {
-				names[j] = k.name
-			}
-			second := path + "." + kinds[1].name
-			d.add(d.posAt(second), second, "a channel has exactly one kind, this one has "+strings.Join(names, " and "),
-				"split it into one channel per kind")
+		names := make([]string, len(kinds))
+		for j, k := range kinds {
+			names[j] = k.name
 		}
+		d.exactlyOne(path, names, d.keyPos("channel", path), !d.hasProblemUnder(path), oneOf{what: "channel", kind: "kind",
+			all: allChannelKinds, split: "split it into one channel per kind"})
 		for _, k := range kinds {
 			k.settings.check(d, path+"."+k.name)
 		}

@@ -88,17 +88,8 @@ func (d *decoder) checkDestinations(dests map[string]Destination) {
 		dst := dests[name]
 		path := joinPath("destinations", name)
 		kinds := dst.kinds()
-		switch len(kinds) {
-		case 0:
-			if !d.hasProblemUnder(path) {
-				d.add(d.keyPos("destination", path), path, "the destination has no kind", "add one of: "+strings.Join(allDestinationKinds, ", "))
-			}
-		case 1:
-		default:
-			second := path + "." + kinds[1]
-			d.add(d.posAt(second), second, "a destination has exactly one kind, this one has "+strings.Join(kinds, " and "),
-				"split it into one destination per kind")
-		}
+		d.exactlyOne(path, kinds, d.keyPos("destination", path), !d.hasProblemUnder(path), oneOf{what: "destination", kind: "kind",
+			all: allDestinationKinds, split: "split it into one destination per kind"})
 		if dst.Path != "" {
 			d.checkAbsPath(path+".path", dst.Path)
 		}

@@ -312,17 +312,8 @@ func (d *decoder) checkDrillSchedule(dr *Drill, path string) {
 func (d *decoder) checkDrillTarget(dr *Drill, path string) {
 	t := &dr.Into
 	kinds := t.kinds()
-	switch len(kinds) {
-	case 0:
-		if !d.hasProblemUnder(path) && d.isSet(path) {
-			d.add(d.posAt(path), path, "the drill has no target", "add one of: "+strings.Join(allTargets, ", "))
-		}
-		return
-	case 1:
-	default:
-		second := path + "." + kinds[1]
-		d.add(d.posAt(second), second, "a drill restores into exactly one target, this one has "+strings.Join(kinds, " and "),
-			"split it into one drill per target")
+	if !d.exactlyOne(path, kinds, d.posAt(path), !d.hasProblemUnder(path) && d.isSet(path), oneOf{what: "drill", kind: "target",
+		all: allTargets, several: "a drill restores into exactly one target", split: "split it into one drill per target"}) {
 		return
 	}
 	switch kinds[0] {
@@ -370,17 +361,8 @@ func (d *decoder) checkVerifySteps(dr *Drill, path string) {
 		s := &dr.Verify[i]
 		spath := fmt.Sprintf("%s.verify[%d]", path, i)
 		kinds := s.kinds()
-		switch len(kinds) {
-		case 0:
-			if !d.hasProblemUnder(spath) {
-				d.add(d.posAt(spath), spath, "the verify step has no check", "add one of: files, sql, command, http")
-			}
-			continue
-		case 1:
-		default:
-			second := spath + "." + kinds[1]
-			d.add(d.posAt(second), second, "a verify step has exactly one check, this one has "+strings.Join(kinds, " and "),
-				"make it one step per check")
+		if !d.exactlyOne(spath, kinds, d.posAt(spath), !d.hasProblemUnder(spath), oneOf{what: "verify step", kind: "check",
+			all: []string{"files", "sql", "command", "http"}, split: "make it one step per check"}) {
 			continue
 		}
 		kpath := spath + "." + kinds[0]

@@ -99,19 +99,12 @@ func (d *decoder) checkMonitors(ms []Monitor) {
 		m := &ms[i]
 		path := fmt.Sprintf("monitors[%d]", i)
 		kinds := m.kinds()
-		switch len(kinds) {
-		case 0:
-			d.add(d.posAt(path), path, "the monitor has no check", "add one of: "+strings.Join(allKinds, ", "))
-		case 1:
-		default:
-			names := make([]string, len(kinds))
-			for j, k := range kinds {
-				names[j] = k.name
-			}
-			second := path + "." + kinds[1].name
-			d.add(d.posAt(second), second, "a monitor has exactly one check, this one has "+strings.Join(names, " and "),
-				"split it into one monitor per check")
+		names := make([]string, len(kinds))
+		for j, k := range kinds {
+			names[j] = k.name
 		}
+		d.exactlyOne(path, names, d.posAt(path), true, oneOf{what: "monitor", kind: "check",
+			all: allKinds, split: "split it into one monitor per check"})
 		if !m.Passive() {
 			d.checkTiming(path, m)
 		}
