@@ -32,6 +32,9 @@ func TestDocsExamples(t *testing.T) {
 		"AWS_ACCESS_KEY_ID":     "AKIAEXAMPLE",
 		"AWS_SECRET_ACCESS_KEY": "s3cret",
 		"APP_DB_DSN":            "postgres://backup:pw@db.internal/app",
+		// Keys of the status page export example.
+		"STATUS_S3_KEY_ID": "AKIASTATUS",
+		"STATUS_S3_SECRET": "st4tus",
 		// Secrets of the drills examples.
 		"SCRATCH_DSN": "postgres://drill:pw@scratch.internal:5432/postgres",
 	})

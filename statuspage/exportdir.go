@@ -71,7 +71,7 @@ func writeFiles(root string, files []File) error {
 	}
 	for _, f := range files {
 		p := path.Clean(f.Path)
-		if !fs.ValidPath(p) || p == "." {
+		if !validExportPath(p) {
 			return fmt.Errorf("status export: invalid file path %q", f.Path)
 		}
 		full := filepath.Join(root, filepath.FromSlash(p))
@@ -90,3 +90,6 @@ type Dir string
 
 // Publish writes files to the directory with WriteDir.
 func (d Dir) Publish(_ context.Context, files []File) error { return WriteDir(string(d), files) }
+
+// validExportPath reports whether p, cleaned, names a file inside the export's root.
+func validExportPath(p string) bool { return fs.ValidPath(p) && p != "." }

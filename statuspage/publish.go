@@ -6,11 +6,21 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/upkeep-dev/upkeep/policy"
 )
 
 // Destination receives a whole export; Dir is one.
 type Destination interface {
 	Publish(ctx context.Context, files []File) error
+}
+
+// exportDestination is the destination of an export target: a Dir or an S3 bucket.
+func exportDestination(to policy.StatusExportTarget) Destination {
+	if to.S3 != nil {
+		return &S3{S3Destination: *to.S3}
+	}
+	return Dir(to.Path)
 }
 
 // Publisher writes the export to the destination of status_page.export: every
@@ -22,8 +32,8 @@ type Publisher struct {
 	log      *slog.Logger
 	debounce time.Duration
 	retry    time.Duration
-	// dest returns the destination of a policy's export; nil: Dir(to.path).
-	dest func(to string) Destination
+	// dest returns the destination of a policy's export target.
+	dest func(to policy.StatusExportTarget) Destination
 
 	done, failed prometheus.Counter
 	lastOK       prometheus.Gauge
@@ -41,7 +51,7 @@ type Publisher struct {
 func NewPublisher(p *Page, reg prometheus.Registerer) *Publisher {
 	pub := &Publisher{
 		page: p, log: p.log, debounce: 10 * time.Second, retry: 30 * time.Second,
-		dest: func(to string) Destination { return Dir(to) },
+		dest: exportDestination,
 		done: prometheus.NewCounter(prometheus.CounterOpts{Name: "upkeep_status_exports_total", Help: "Static exports of the status page published."}),
 		failed: prometheus.NewCounter(prometheus.CounterOpts{Name: "upkeep_status_export_errors_total",
 			Help: "Static exports of the status page that failed (retried)."}),
@@ -83,7 +93,8 @@ func (pub *Publisher) Step(ctx context.Context, now time.Time) bool {
 	if pub.page.incidents != nil {
 		ver[1] = pub.page.incidents.Version()
 	}
-	due := !pub.published || exp.To.Path != pub.lastPublished ||
+	target := exp.To.String()
+	due := !pub.published || target != pub.lastPublished ||
 		!now.Before(pub.lastAt.Add(exp.Every.Duration)) ||
 		(exp.IsOnChange() && ver != pub.ver && !now.Before(pub.lastAt.Add(pub.debounce)))
 	if !due || (pub.lastFailed && now.Before(pub.lastTry.Add(pub.retry))) {
@@ -92,17 +103,17 @@ func (pub *Publisher) Step(ctx context.Context, now time.Time) bool {
 	pub.lastTry = now
 	files, err := pub.page.Export(ctx)
 	if err == nil {
-		err = pub.dest(exp.To.Path).Publish(ctx, files)
+		err = pub.dest(exp.To).Publish(ctx, files)
 	}
 	if err != nil {
 		pub.lastFailed = true
 		pub.failed.Inc()
-		pub.log.Warn("status page: publishing the static export (retried)", "to", exp.To.Path, "err", err)
+		pub.log.Warn("status page: publishing the static export (retried)", "to", target, "err", err)
 		return true
 	}
-	pub.published, pub.lastFailed, pub.ver, pub.lastAt, pub.lastPublished = true, false, ver, now, exp.To.Path
+	pub.published, pub.lastFailed, pub.ver, pub.lastAt, pub.lastPublished = true, false, ver, now, target
 	pub.done.Inc()
 	pub.lastOK.Set(float64(now.Unix()))
-	pub.log.Debug("status page: static export published", "to", exp.To.Path, "files", len(files))
+	pub.log.Debug("status page: static export published", "to", target, "files", len(files))
 	return true
 }
