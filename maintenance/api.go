@@ -178,6 +178,7 @@ func (s *Scheduler) Create(ctx context.Context, in NewWindow) (upkeep.Window, er
 	if err := s.cfg.Store.InsertWindow(ctx, &w, now); err != nil {
 		return upkeep.Window{}, err
 	}
+	s.ver.Add(1)
 	s.log.Info("maintenance window scheduled", "window", w.ID, "title", w.Title, "start", w.Start, "end", w.End)
 	if _, err := s.Step(ctx); err != nil {
 		s.log.Warn("maintenance window stored, applying it failed; retrying", "window", w.ID, "err", err)
@@ -203,6 +204,7 @@ func (s *Scheduler) End(ctx context.Context, id string) (upkeep.Window, error) {
 		}
 		return upkeep.Window{}, err
 	}
+	s.ver.Add(1)
 	s.log.Info("maintenance window ended", "window", w.ID, "title", w.Title, "state", w.StateAt(s.cfg.Clock.Now()))
 	if _, err := s.Step(ctx); err != nil {
 		s.log.Warn("maintenance window ended, applying it failed; retrying", "window", w.ID, "err", err)

@@ -92,7 +92,14 @@ type Scheduler struct {
 	pol  atomic.Pointer[policy.Policy]
 	wake chan struct{}
 	mu   sync.Mutex // one step at a time
+	// ver changes after every change of the windows (see Version).
+	ver atomic.Uint64
 }
+
+// Version changes after every change of the windows: a policy applied, a window created,
+// ended or cancelled. It changes after the change is stored, so that whoever reads the new
+// version lists the new windows. Time passing (a window starting or ending) does not change it.
+func (s *Scheduler) Version() uint64 { return s.ver.Load() }
 
 // endedGrace is how long after an occurrence ends its ended notice may still be sent.
 const endedGrace = time.Hour
@@ -135,6 +142,7 @@ func (s *Scheduler) poke() {
 // which monitors are in maintenance before it runs (and right after a reload).
 func (s *Scheduler) Apply(ctx context.Context, p *policy.Policy) error {
 	s.pol.Store(p)
+	s.ver.Add(1)
 	_, err := s.Step(ctx)
 	s.poke()
 	return err

@@ -6,18 +6,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 )
 
 var errNoPage = errors.New("the policy has no status_page")
 
-// version identifies the state a response was made from.
-type version struct{ engine, incidents, page uint64 }
+// version identifies the state a response was made from (with the time: see Snapshot.expires).
+type version struct{ engine, incidents, maint, page uint64 }
 
 func (p *Page) version() version {
-	v := version{page: p.gen.Load()}
+	v := version{page: p.gen.Load(), maint: p.maint.Version()}
 	if p.mon != nil {
 		v.engine = p.mon.Version()
 	}
@@ -37,7 +39,7 @@ type response struct {
 }
 
 // cache keeps the responses rendered from the snapshot of one version. When the version moves
-// on, everything in it is dropped at once.
+// on, or a maintenance window shown starts or ends, everything in it is dropped at once.
 type cache struct {
 	mu      sync.Mutex
 	ver     version
@@ -47,10 +49,10 @@ type cache struct {
 	build sync.Mutex // one render at a time: a burst of requests after a change renders once
 }
 
-func (c *cache) lookup(v version, key string) *response {
+func (c *cache) lookup(v version, now time.Time, key string) *response {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.ver != v {
+	if c.ver != v || c.snap == nil || !c.snap.current(now) {
 		return nil
 	}
 	return c.entries[key]
@@ -67,7 +69,7 @@ func (p *Page) serve(w http.ResponseWriter, r *http.Request, key string, fn rend
 		return
 	}
 	v := p.version()
-	res := p.cache.lookup(v, key)
+	res := p.cache.lookup(v, p.now(), key)
 	if res == nil {
 		var err error
 		var ok bool
@@ -106,12 +108,12 @@ func (p *Page) serve(w http.ResponseWriter, r *http.Request, key string, fn rend
 func (p *Page) renderCached(ctx context.Context, v version, key string, fn render) (*response, bool, error) {
 	p.cache.build.Lock()
 	defer p.cache.build.Unlock()
-	if res := p.cache.lookup(v, key); res != nil {
+	if res := p.cache.lookup(v, p.now(), key); res != nil {
 		return res, true, nil // rendered while this request waited
 	}
 	p.cache.mu.Lock()
 	snap := p.cache.snap
-	if p.cache.ver != v {
+	if p.cache.ver != v || snap == nil || !snap.current(p.now()) {
 		snap = nil
 	}
 	p.cache.mu.Unlock()
@@ -128,7 +130,10 @@ func (p *Page) renderCached(ctx context.Context, v version, key string, fn rende
 	if res.status == 0 {
 		res.status = http.StatusOK
 	}
-	res.etag = fmt.Sprintf(`"%x.%x.%x-%x"`, v.engine, v.incidents, v.page, len(res.body))
+	// The body's hash: the same version renders differently once a maintenance window starts.
+	sum := fnv.New64a()
+	_, _ = sum.Write(res.body)
+	res.etag = fmt.Sprintf(`"%x.%x.%x.%x-%x"`, v.engine, v.incidents, v.maint, v.page, sum.Sum64())
 	if len(res.body) > 1024 {
 		var b bytes.Buffer
 		zw, _ := gzip.NewWriterLevel(&b, gzip.BestSpeed)
@@ -137,7 +142,7 @@ func (p *Page) renderCached(ctx context.Context, v version, key string, fn rende
 		res.gz = b.Bytes()
 	}
 	p.cache.mu.Lock()
-	if p.cache.ver != v {
+	if p.cache.ver != v || p.cache.snap != snap {
 		p.cache.ver, p.cache.snap, p.cache.entries = v, snap, map[string]*response{}
 	}
 	p.cache.entries[key] = res

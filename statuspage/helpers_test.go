@@ -213,6 +213,8 @@ func httpTestServer(t testing.TB, cfg httpapi.Config) string {
 // db, one over, and one on the monitor without a service (not public).
 type windows struct{}
 
+func (windows) Version() uint64 { return 0 }
+
 func (windows) List(context.Context, string, int) ([]upkeep.Window, error) {
 	return []upkeep.Window{
 		{ID: "switch", Title: "Switch upgrade", Description: "Short interruptions.", Monitors: []string{"api-b"}, Notify: []string{"ops-mail"},

@@ -40,7 +40,7 @@ type Publisher struct {
 
 	// what was last published, and when a publication was last tried
 	published     bool
-	ver           [2]uint64 // engine and incident versions of the last export
+	ver           [3]uint64 // engine, incident and maintenance versions of the last export
 	lastAt        time.Time
 	lastTry       time.Time
 	lastFailed    bool
@@ -86,13 +86,8 @@ func (pub *Publisher) Step(ctx context.Context, now time.Time) bool {
 		return false
 	}
 	exp := pol.StatusPage.Export
-	ver := [2]uint64{}
-	if pub.page.mon != nil {
-		ver[0] = pub.page.mon.Version()
-	}
-	if pub.page.incidents != nil {
-		ver[1] = pub.page.incidents.Version()
-	}
+	v := pub.page.version()
+	ver := [3]uint64{v.engine, v.incidents, v.maint}
 	target := exp.To.String()
 	due := !pub.published || target != pub.lastPublished ||
 		!now.Before(pub.lastAt.Add(exp.Every.Duration)) ||

@@ -60,6 +60,15 @@ type Snapshot struct {
 	Maintenance []Window   // ongoing and upcoming maintenance, soonest first
 	UpdatedAt   time.Time  // the newest change shown
 	Compact     bool       // groups are shown as summaries (see compactAbove)
+
+	// expires is when a maintenance window shown starts or ends: the snapshot is out of date
+	// then even if no version changed. Zero: never.
+	expires time.Time
+}
+
+// current reports whether the snapshot still holds at now.
+func (s *Snapshot) current(now time.Time) bool {
+	return s.expires.IsZero() || now.Before(s.expires)
 }
 
 // Overall is the banner: the worst state of the services and the Statuspage indicator.
@@ -482,6 +491,13 @@ func (p *Page) Snapshot(ctx context.Context) (*Snapshot, error) {
 		if len(services) > 0 {
 			s.Maintenance = append(s.Maintenance, Window{ID: w.ID, Title: w.Title, Description: w.Description,
 				Services: services, Start: w.Start, End: w.End})
+			// Upcoming, it becomes active at its start; active, it is over at its end (and a
+			// recurring window's next occurrence appears).
+			for _, t := range []time.Time{w.Start, w.End} {
+				if t.After(now) && (s.expires.IsZero() || t.Before(s.expires)) {
+					s.expires = t
+				}
+			}
 		}
 	}
 	slices.SortFunc(s.Maintenance, func(a, b Window) int { return a.Start.Compare(b.Start) })

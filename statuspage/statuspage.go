@@ -56,6 +56,9 @@ type Incidents interface {
 // a recurring window appears as its current or next occurrence.
 type Maintenance interface {
 	List(ctx context.Context, state string, limit int) ([]upkeep.Window, error)
+	// Version changes after every change of the windows (created, ended, cancelled, a new
+	// policy); windows starting and ending with time do not change it.
+	Version() uint64
 }
 
 // Window is a maintenance window as the page shows it: not its monitors nor the channels it
@@ -73,6 +76,9 @@ type NoMaintenance struct{}
 
 // List returns no window.
 func (NoMaintenance) List(context.Context, string, int) ([]upkeep.Window, error) { return nil, nil }
+
+// Version is always 0.
+func (NoMaintenance) Version() uint64 { return 0 }
 
 // Config holds the page's dependencies.
 type Config struct {
