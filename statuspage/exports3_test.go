@@ -2,6 +2,7 @@ package statuspage_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -250,4 +251,84 @@ func TestPublisherS3(t *testing.T) {
 	if n := counter(t, reg, "upkeep_status_export_errors_total"); n != 1 {
 		t.Errorf("%v errors counted, want 1", n)
 	}
+}
+
+// failAfter lets n uploads through, then refuses every request that writes: a publish
+// interrupted part way, as by a crash or a lost connection.
+type failAfter struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (f *failAfter) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodPut || r.Method == http.MethodDelete {
+		f.mu.Lock()
+		f.n--
+		n := f.n
+		f.mu.Unlock()
+		if n < 0 {
+			return nil, errors.New("connection lost")
+		}
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestPublishS3Interrupted: a publish that stops part way leaves the previous index.html, every
+// link of which still resolves to an object; the next publish completes the new export.
+func TestPublishS3Interrupted(t *testing.T) {
+	b := testenv.S3(t)
+	ctx := t.Context()
+	c := s3TestClient(t, b)
+	f := newFixture(t, nil)
+	s3 := policy.S3Destination{Endpoint: b.Endpoint, Bucket: b.Bucket, Region: b.Region,
+		AccessKeyID: policy.Secret(b.AccessKey), SecretAccessKey: policy.Secret(b.SecretKey), PathStyle: true}
+	before, err := f.page.Export(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (&statuspage.S3{S3Destination: s3}).Publish(ctx, before); err != nil {
+		t.Fatal(err)
+	}
+
+	// A new incident, and db's badges gone: the publish stops after two uploads.
+	if _, err := f.inc.Open(ctx, incident.OpenRequest{Title: "Checkout errors", Services: []string{"web"}, Message: "Some payments fail."}); err != nil {
+		t.Fatal(err)
+	}
+	f.page.Apply(parsePolicy(t, strings.Replace(testPolicy, "services: [api, db]", "services: [api]", 1)))
+	after, err := f.page.Export(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (&statuspage.S3{S3Destination: s3, Transport: &failAfter{n: 2}}).Publish(ctx, after); err == nil {
+		t.Fatal("an interrupted publish reported no error")
+	}
+	read := func(key string) ([]byte, error) {
+		obj, err := c.GetObject(ctx, b.Bucket, key, minio.GetObjectOptions{})
+		if err != nil {
+			return nil, err
+		}
+		defer obj.Close()
+		return io.ReadAll(obj)
+	}
+	index, err := read("index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := slices.IndexFunc(before, func(f statuspage.File) bool { return f.Path == "index.html" }); !bytes.Equal(index, before[i].Body) {
+		t.Error("index.html changed before the files it links to were uploaded")
+	}
+	for _, m := range hrefs.FindAllSubmatch(index, -1) {
+		target, _, _ := strings.Cut(string(m[1]), "#")
+		if target == "" || strings.Contains(target, ":") || strings.HasPrefix(target, "/") {
+			continue // a fragment or an address elsewhere
+		}
+		if _, err := read(target); err != nil {
+			t.Errorf("index.html links to %s: %v", target, err)
+		}
+	}
+
+	if err := (&statuspage.S3{S3Destination: s3}).Publish(ctx, after); err != nil {
+		t.Fatal(err)
+	}
+	bucketHolds(t, c, b.Bucket, "", after)
 }
