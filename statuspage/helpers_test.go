@@ -188,7 +188,13 @@ func ptr[T any](v T) *T { return &v }
 // get fetches path and returns the body, failing the test unless the status is want.
 func (f *fixture) get(t testing.TB, path string, want int) string {
 	t.Helper()
-	res, err := http.Get(f.srv.URL + path)
+	return getBody(t, f.srv.URL+path, want)
+}
+
+// getBody fetches url and returns the body, failing the test unless the status is want.
+func getBody(t testing.TB, url string, want int) string {
+	t.Helper()
+	res, err := http.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +204,7 @@ func (f *fixture) get(t testing.TB, path string, want int) string {
 		t.Fatal(err)
 	}
 	if res.StatusCode != want {
-		t.Fatalf("GET %s: %d, want %d: %s", path, res.StatusCode, want, b)
+		t.Fatalf("GET %s: %d, want %d: %s", url, res.StatusCode, want, b)
 	}
 	return string(b)
 }

@@ -2,7 +2,6 @@ package statuspage_test
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -31,22 +30,7 @@ func TestMaintenanceShownAtOnce(t *testing.T) {
 	page := statuspage.New(statuspage.Config{Monitoring: f.eng, Rollups: f.db, Incidents: f.inc, Maintenance: sched, Now: clock.Now})
 	page.Apply(f.pol)
 	srv := httpTestServer(t, httpapi.Config{Store: f.db, Runtime: runtime{f.pol}, StatusPage: page, Now: clock.Now})
-	get := func(path string) string {
-		t.Helper()
-		res, err := http.Get(srv + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, err := io.ReadAll(res.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.StatusCode != http.StatusOK {
-			t.Fatalf("GET %s: %d %s", path, res.StatusCode, b)
-		}
-		return string(b)
-	}
+	get := func(path string) string { t.Helper(); return getBody(t, srv+path, http.StatusOK) }
 	// windows returns "name status scheduled_for" of a v2 maintenance document.
 	windows := func(doc string) []string {
 		t.Helper()

@@ -1,14 +1,10 @@
 package main
 
 import (
-	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/mail"
 	"net/url"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,23 +19,8 @@ import (
 // and the unsubscribe link, after which no notice comes. bob, subscribed beside alice, shows
 // that the later notices were sent.
 func TestSubscribeInBrowser(t *testing.T) {
-	var mu sync.Mutex
-	broken := false
-	setBroken := func(b bool) { mu.Lock(); broken = b; mu.Unlock() }
-	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		defer mu.Unlock()
-		if broken {
-			http.Error(w, "down", http.StatusInternalServerError)
-		}
-	}))
-	defer target.Close()
-	mb := startMailbox(t)
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "upkeep.yaml"), subscriptionPolicy(mb)+fmt.Sprintf(
-		"monitors:\n  - {name: api-health, service: api, every: 1s, timeout: 900ms, down_after: 1, up_after: 1, http: {url: %q}}\n", target.URL))
-	token := createTokenFor(t, filepath.Join(dir, "upkeep-data"))
-	s := startServe(t, dir, nil)
+	target, broken := failingTarget(t, "down")
+	mb, s, token := serveMonitoredSubscriptions(t, target.URL)
 	ctx, consoleErrors := browsertest.Start(t)
 	text := func(sel string) string { return browsertest.Run(t, ctx, chromedp.Text(chromedp.CSS(sel))) }
 	screenshot := func(name string) {
@@ -86,7 +67,7 @@ func TestSubscribeInBrowser(t *testing.T) {
 	}
 
 	// api's monitor fails: the incident reaches alice.
-	setBroken(true)
+	broken.Store(true)
 	notice := waitMail("the incident notice", "alice@example.com", 2)
 	subject, body := notice.Header.Get("Subject"), textOf(t, notice)
 	if !strings.Contains(subject, "Incident") || !strings.Contains(body, "We are investigating a problem.") {
@@ -107,9 +88,9 @@ func TestSubscribeInBrowser(t *testing.T) {
 
 	// The recovery and a second failure reach bob, not alice.
 	waitMail("bob's incident notice", "bob@example.com", 2)
-	setBroken(false)
+	broken.Store(false)
 	waitMail("bob's resolution notice", "bob@example.com", 3)
-	setBroken(true)
+	broken.Store(true)
 	waitMail("bob's second incident notice", "bob@example.com", 4)
 	waitFor(t, "the outbox to drain", 60*time.Second, func() bool { return outboxDrained(t, s, token) })
 	if n := mails("alice@example.com"); n != 2 {

@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -447,28 +448,39 @@ func TestSubscribeRateLimit(t *testing.T) {
 	}
 }
 
-// TestSubscriberMonitorIncident: an incident opened and resolved by a monitor reaches a webhook
-// subscriber, without the monitor's internal error.
-func TestSubscriberMonitorIncident(t *testing.T) {
-	var failing sync.Mutex
-	broken := true
-	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		failing.Lock()
-		defer failing.Unlock()
-		if broken {
-			http.Error(w, "secret-internal-detail", http.StatusInternalServerError)
-		}
-	}))
-	defer target.Close()
-	hooks := &signedHooks{}
-	hs := httptest.NewServer(hooks)
-	defer hs.Close()
+// serveMonitoredSubscriptions starts the binary with subscriptionPolicy and a monitor of api,
+// api-health, checking url every second, and returns the mailbox, the server and an API token.
+func serveMonitoredSubscriptions(t *testing.T, url string) (*mailbox, *server, string) {
+	t.Helper()
 	mb := startMailbox(t)
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "upkeep.yaml"), subscriptionPolicy(mb)+fmt.Sprintf(
-		"monitors:\n  - {name: api-health, service: api, every: 1s, timeout: 900ms, down_after: 1, http: {url: %q}}\n", target.URL))
+		"monitors:\n  - {name: api-health, service: api, every: 1s, timeout: 900ms, down_after: 1, http: {url: %q}}\n", url))
 	token := createTokenFor(t, filepath.Join(dir, "upkeep-data"))
-	s := startServe(t, dir, nil)
+	return mb, startServe(t, dir, nil), token
+}
+
+// failingTarget is an HTTP target that answers 200, or 500 with msg while broken is set.
+func failingTarget(t *testing.T, msg string) (target *httptest.Server, broken *atomic.Bool) {
+	broken = &atomic.Bool{}
+	target = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if broken.Load() {
+			http.Error(w, msg, http.StatusInternalServerError)
+		}
+	}))
+	t.Cleanup(target.Close)
+	return target, broken
+}
+
+// TestSubscriberMonitorIncident: an incident opened and resolved by a monitor reaches a webhook
+// subscriber, without the monitor's internal error.
+func TestSubscriberMonitorIncident(t *testing.T) {
+	target, broken := failingTarget(t, "secret-internal-detail")
+	broken.Store(true)
+	hooks := &signedHooks{}
+	hs := httptest.NewServer(hooks)
+	defer hs.Close()
+	_, s, token := serveMonitoredSubscriptions(t, target.URL)
 	var created struct {
 		Secret string `json:"secret"`
 	}
@@ -480,9 +492,7 @@ func TestSubscriberMonitorIncident(t *testing.T) {
 	hooks.mu.Unlock()
 
 	waitFor(t, "the incident notice", 60*time.Second, func() bool { return len(hooks.events()) >= 1 })
-	failing.Lock()
-	broken = false
-	failing.Unlock()
+	broken.Store(false)
 	waitFor(t, "the resolution notice", 60*time.Second, func() bool { return len(hooks.events()) >= 2 })
 	hooks.mu.Lock()
 	defer hooks.mu.Unlock()
