@@ -3,12 +3,10 @@ package main
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/upkeep-dev/upkeep/policy"
 	"github.com/upkeep-dev/upkeep/report"
 	"github.com/upkeep-dev/upkeep/store/sqlite"
 )
@@ -56,9 +54,9 @@ data directory (it works whether or not the server is running) and written to st
 			if err != nil {
 				return policyError(src, err)
 			}
-			svcs, err := reportServices(pol, services)
+			svcs, err := report.Services(pol, services)
 			if err != nil {
-				return err
+				return fmt.Errorf("--service %w", err)
 			}
 			return withStore(cmd.Context(), e, g, func(db *sqlite.DB) error {
 				var out []*report.SLA
@@ -80,34 +78,4 @@ data directory (it works whether or not the server is running) and written to st
 	cmd.Flags().StringVar(&tz, "tz", "UTC", "time zone of the period's days")
 	_ = cmd.MarkFlagRequired("period")
 	return cmd
-}
-
-// reportServices returns the services named (all of them when none is) with the monitors that
-// make up their state: the service's monitors except those of its backups (a failed backup is
-// not downtime).
-func reportServices(p *policy.Policy, names []string) ([]report.Service, error) {
-	if len(names) == 0 {
-		for _, s := range p.Services {
-			names = append(names, s.Name)
-		}
-	}
-	var out []report.Service
-	for _, name := range names {
-		s := p.Service(name)
-		if s == nil {
-			var known []string
-			for _, s := range p.Services {
-				known = append(known, s.Name)
-			}
-			return nil, fmt.Errorf("--service %q: no such service in the policy (services: %s)", name, strings.Join(known, ", "))
-		}
-		rs := report.Service{Name: s.Name, Title: s.Title, Objective: float64(s.Objectives.Availability)}
-		for _, m := range p.Monitors {
-			if m.Service == s.Name && p.Backup(m.Name) == nil {
-				rs.Monitors = append(rs.Monitors, m.Name)
-			}
-		}
-		out = append(out, rs)
-	}
-	return out, nil
 }
