@@ -123,7 +123,7 @@ func TestBackupRunsBetween(t *testing.T) {
 		return id
 	}
 	before := start(upkeep.TriggerSchedule, day(1, 6), day(1, 6)) // Oct 1, before the span
-	late := start(upkeep.TriggerCatchUp, day(2, 6), day(3, 1))   // slot Oct 2, started Oct 3
+	late := start(upkeep.TriggerCatchUp, day(2, 6), day(3, 1))    // slot Oct 2, started Oct 3
 	manual := start(upkeep.TriggerManual, time.Time{}, day(4, 12))
 	missed, err := db.RecordMissedBackup(ctx, "db", day(5, 6), day(5, 9), "not running")
 	if err != nil {
