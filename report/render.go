@@ -7,12 +7,23 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
 // Formats are the output formats of Write.
 var Formats = []string{"html", "json", "csv"}
+
+// CheckFormat returns an error naming the formats when format is not one of them.
+func CheckFormat(format string, formats []string) error {
+	if slices.Contains(formats, format) {
+		return nil
+	}
+	n := len(formats)
+	return fmt.Errorf("format %q: use %s or %s", format, strings.Join(formats[:n-1], ", "), formats[n-1])
+}
 
 // Write renders reports (one per service) in format: "json", "csv" or "html".
 func Write(w io.Writer, format string, reports []*SLA) error {
@@ -28,7 +39,7 @@ func Write(w io.Writer, format string, reports []*SLA) error {
 	case "html":
 		return pages.ExecuteTemplate(w, "sla.html", reports)
 	}
-	return fmt.Errorf("format %q: use html, json or csv", format)
+	return CheckFormat(format, Formats)
 }
 
 // ContinuityFormats are the output formats of WriteContinuity.
@@ -49,7 +60,7 @@ func WriteContinuity(w io.Writer, format string, generated time.Time, reports []
 	case "html":
 		return pages.ExecuteTemplate(w, "continuity.html", doc)
 	}
-	return fmt.Errorf("format %q: use html or json", format)
+	return CheckFormat(format, ContinuityFormats)
 }
 
 // writeCSV writes one line per service and day (or month), then a "total" line per service.
