@@ -23,7 +23,7 @@ type StatusPage struct {
 	// Subscriptions: see subscriptions.go.
 	Subscriptions *Subscriptions `yaml:"subscriptions" jsonschema:"description=Subscriptions to incident and maintenance notices (e-mail and webhooks). Absent: none."`
 	// Export: see statuspage_export.go.
-	Export *StatusExport `yaml:"export" jsonschema:"description=Publish the page as static files to a directory\\, on a schedule and on every change\\, to host it elsewhere (see docs/statuspage.md)."`
+	Export  *StatusExport  `yaml:"export" jsonschema:"description=Publish the page as static files to a directory\\, on a schedule and on every change\\, to host it elsewhere (see docs/statuspage.md)."`
 	Reports *StatusReports `yaml:"reports" jsonschema:"description=Whether the SLA reports of the services the page shows are public (GET /reports/sla)."`
 }
 
