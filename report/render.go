@@ -51,7 +51,7 @@ func WriteContinuity(w io.Writer, format string, generated time.Time, reports []
 	doc := struct {
 		GeneratedAt time.Time     `json:"generated_at"`
 		Reports     []*Continuity `json:"reports"`
-	}{generated, reports}
+	}{generated.UTC(), reports}
 	switch format {
 	case "json":
 		enc := json.NewEncoder(w)
