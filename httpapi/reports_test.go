@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -67,17 +66,8 @@ status_page: {services: [api]}
 // and the body.
 func get(t *testing.T, url, token string) (int, string, string) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", url, nil)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header.Get("Content-Type"), string(b)
+	code, h, body := exchange(t, "GET", url, token, "")
+	return code, h.Get("Content-Type"), body
 }
 
 // reportServices returns the services of a JSON report document.

@@ -3,8 +3,6 @@ package report
 import (
 	"bytes"
 	"encoding/json"
-	"log/slog"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -71,11 +69,7 @@ var monthNow = time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)
 func simulatedMonth(t *testing.T) (*sqlite.DB, map[string]int64) {
 	t.Helper()
 	ctx := t.Context()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "data"), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openStore(t)
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
