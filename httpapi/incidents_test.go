@@ -20,6 +20,14 @@ import (
 
 func send(t *testing.T, method, url, token, body string) (int, string) {
 	t.Helper()
+	code, _, b := exchange(t, method, url, token, body)
+	return code, b
+}
+
+// exchange sends a request with the token (none when empty) and returns the status, the
+// response's headers and its body.
+func exchange(t *testing.T, method, url, token, body string) (int, http.Header, string) {
+	t.Helper()
 	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -30,7 +38,7 @@ func send(t *testing.T, method, url, token, body string) (int, string) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return resp.StatusCode, resp.Header, string(b)
 }
 
 func TestIncidentsAPI(t *testing.T) {

@@ -43,6 +43,13 @@ func addRoutes(mux *http.ServeMux, cfg Config) {
 		mux.Handle("GET /history.atom", statusPage(sp.HandleAtom()))
 	}
 
+	// Reports: the SLA reports public or token-only per status_page.reports.public, the
+	// continuity report for token holders.
+	if cfg.Reports != nil {
+		mux.Handle("GET /reports/sla", slaAccess(cfg))
+		mux.Handle("GET /reports/continuity", requireToken(cfg.Logger, cfg.Store, cfg.Now, true, handleContinuityReport(cfg)))
+	}
+
 	// Token-protected API. Everything under /api/v1/ passes through requireToken, including
 	// unknown paths, so the API's shape is not visible without a token. Unknown paths and wrong
 	// methods get the mux's own 404 and 405 (with Allow), which jsonErrors turns into JSON.

@@ -58,6 +58,8 @@ type Config struct {
 	Maintenance Maintenance
 	// Subscriptions serves the subscription pages and the subscribers API; nil: neither.
 	Subscriptions Subscriptions
+	// Reports serves /reports/sla and /reports/continuity from the stored history; nil: neither.
+	Reports Reports
 	// Metrics is gathered for /metrics; nil means no /metrics.
 	Metrics prometheus.Gatherer
 	Version string

@@ -23,8 +23,18 @@ type StatusPage struct {
 	// Subscriptions: see subscriptions.go.
 	Subscriptions *Subscriptions `yaml:"subscriptions" jsonschema:"description=Subscriptions to incident and maintenance notices (e-mail and webhooks). Absent: none."`
 	// Export: see statuspage_export.go.
-	Export *StatusExport `yaml:"export" jsonschema:"description=Publish the page as static files to a directory\\, on a schedule and on every change\\, to host it elsewhere (see docs/statuspage.md)."`
+	Export  *StatusExport  `yaml:"export" jsonschema:"description=Publish the page as static files to a directory\\, on a schedule and on every change\\, to host it elsewhere (see docs/statuspage.md)."`
+	Reports *StatusReports `yaml:"reports" jsonschema:"description=Whether the SLA reports of the services the page shows are public (GET /reports/sla)."`
 }
+
+// StatusReports says who may read the SLA reports over HTTP.
+type StatusReports struct {
+	Public bool `yaml:"public" jsonschema:"description=Serve the SLA reports of the services the page shows at /reports/sla without a token. Default: false (only with an API token\\, which reports on every service). The continuity report always needs a token."`
+}
+
+// ReportsPublic reports whether the SLA reports of the shown services are served without a
+// token.
+func (s *StatusPage) ReportsPublic() bool { return s != nil && s.Reports != nil && s.Reports.Public }
 
 // StatusPageLink is a link in the status page's header.
 type StatusPageLink struct {
@@ -102,6 +112,11 @@ func (d *decoder) checkStatusPage(s *StatusPage) {
 	}
 	for i, l := range s.Links {
 		d.checkSendURL(fmt.Sprintf("%s.links[%d].url", path, i), l.URL, false)
+	}
+	if s.ReportsPublic() && !s.IsPublic() {
+		rp := path + ".reports.public"
+		d.add(d.posAt(rp), rp, "the SLA reports are public while the status page is not (status_page.public: false)",
+			"make the page public, or leave reports.public false: token holders can read the reports either way")
 	}
 	hp := path + ".history_days"
 	if !d.hasProblem(hp) && (s.HistoryDays < minHistoryDays || s.HistoryDays > maxHistoryDays) {

@@ -22,7 +22,7 @@ status_page:
 		t.Fatal(err)
 	}
 	s := p.StatusPage
-	if s.HistoryDays != 90 || s.Theme != "auto" || s.IsPublic() || !s.LogoIsURL() {
+	if s.HistoryDays != 90 || s.Theme != "auto" || s.IsPublic() || !s.LogoIsURL() || s.ReportsPublic() {
 		t.Errorf("status page = %+v", s)
 	}
 	if got := p.ShownServices(); !slices.Equal(got, []string{"web", "api", "db"}) {
@@ -31,6 +31,9 @@ status_page:
 	p, err = Parse("t.yaml", []byte("services: [{name: a}, {name: b}]\nstatus_page: {history_days: 30, logo: ./logo.png}\n"), nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if p, err := Parse("t.yaml", []byte("status_page: {reports: {public: true}}\n"), nil); err != nil || !p.StatusPage.ReportsPublic() {
+		t.Errorf("public reports: %v", err)
 	}
 	if s := p.StatusPage; !s.IsPublic() || s.Title != "Status" || s.HistoryDays != 30 || s.LogoIsURL() || LogoType(s.Logo) != "image/png" {
 		t.Errorf("status page = %+v", s)
@@ -56,6 +59,8 @@ func TestStatusPageInvalid(t *testing.T) {
 		{"bad logo", "status_page: {logo: logo.txt}\n", []string{`status_page.logo: logo "logo.txt" is not a URL nor an image file`}},
 		{"bad link", "status_page: {links: [{title: x, url: 'ftp://x'}]}\n", []string{`status_page.links[0].url: invalid URL`}},
 		{"link without title", "status_page: {links: [{url: 'https://x'}]}\n", []string{`status_page.links[0]: missing required key "title"`}},
+		{"public reports of a private page", "status_page: {public: false, reports: {public: true}}\n",
+			[]string{`t.yaml:1:48: status_page.reports.public: the SLA reports are public while the status page is not`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse("t.yaml", []byte(tc.doc), nil)

@@ -7,12 +7,23 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
 // Formats are the output formats of Write.
 var Formats = []string{"html", "json", "csv"}
+
+// CheckFormat returns an error naming the formats when format is not one of them.
+func CheckFormat(format string, formats []string) error {
+	if slices.Contains(formats, format) {
+		return nil
+	}
+	n := len(formats)
+	return fmt.Errorf("format %q: use %s or %s", format, strings.Join(formats[:n-1], ", "), formats[n-1])
+}
 
 // Write renders reports (one per service) in format: "json", "csv" or "html".
 func Write(w io.Writer, format string, reports []*SLA) error {
@@ -26,9 +37,30 @@ func Write(w io.Writer, format string, reports []*SLA) error {
 	case "csv":
 		return writeCSV(w, reports)
 	case "html":
-		return page.Execute(w, reports)
+		return pages.ExecuteTemplate(w, "sla.html", reports)
 	}
-	return fmt.Errorf("format %q: use html, json or csv", format)
+	return CheckFormat(format, Formats)
+}
+
+// ContinuityFormats are the output formats of WriteContinuity.
+var ContinuityFormats = []string{"html", "json"}
+
+// WriteContinuity renders continuity reports (one per service), made at generated, in format:
+// "json" or "html".
+func WriteContinuity(w io.Writer, format string, generated time.Time, reports []*Continuity) error {
+	doc := struct {
+		GeneratedAt time.Time     `json:"generated_at"`
+		Reports     []*Continuity `json:"reports"`
+	}{generated.UTC(), reports}
+	switch format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(doc)
+	case "html":
+		return pages.ExecuteTemplate(w, "continuity.html", doc)
+	}
+	return CheckFormat(format, ContinuityFormats)
 }
 
 // writeCSV writes one line per service and day (or month), then a "total" line per service.
@@ -58,17 +90,17 @@ func writeCSV(w io.Writer, reports []*SLA) error {
 	return cw.Error()
 }
 
-//go:embed sla.html
+//go:embed sla.html continuity.html style.html
 var files embed.FS
 
-var page = template.Must(template.New("sla.html").Funcs(template.FuncMap{
+var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"pct": func(p *float64) string {
 		if p == nil {
 			return "no data"
 		}
-		return strconv.FormatFloat(*p, 'f', 3, 64) + "%"
+		return fmtPercent(*p)
 	},
-	"target": func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) + "%" },
+	"target": fmtTarget,
 	"dur": func(d Duration) string {
 		if d < 0 {
 			return "overrun by " + (-d).String()
@@ -84,7 +116,23 @@ var page = template.Must(template.New("sla.html").Funcs(template.FuncMap{
 		}
 		return nil
 	},
-	"derefd": func(d *Duration) Duration { return *d },
-	"span":   func(a, b time.Time) Duration { return Duration(b.Sub(a)) },
-	"when":   func(t time.Time) string { return t.Format("2006-01-02 15:04") },
-}).ParseFS(files, "sla.html"))
+	"derefd":    func(d *Duration) Duration { return *d },
+	"derefTime": func(t *time.Time) time.Time { return *t },
+	"optdur": func(d *Duration) string {
+		if d == nil {
+			return "none"
+		}
+		return d.String()
+	},
+	"verdictClass": func(status string) string {
+		switch status {
+		case VerdictMet:
+			return "good"
+		case VerdictMissed:
+			return "bad"
+		}
+		return "unknown"
+	},
+	"span": func(a, b time.Time) Duration { return Duration(b.Sub(a)) },
+	"when": func(t time.Time) string { return t.Format("2006-01-02 15:04") },
+}).ParseFS(files, "*.html"))

@@ -23,11 +23,7 @@ func at(day, hour, minute int) time.Time {
 func history(t *testing.T) *sqlite.DB {
 	t.Helper()
 	ctx := t.Context()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "data"), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openStore(t)
 	id, err := db.StartSession(ctx, at(1, 0, 0))
 	if err != nil {
 		t.Fatal(err)
@@ -61,6 +57,17 @@ func history(t *testing.T) *sqlite.DB {
 	if err := db.RecordMonitoring(ctx, nil, ts); err != nil {
 		t.Fatal(err)
 	}
+	return db
+}
+
+// openStore opens an empty store, closed at the end of the test.
+func openStore(t *testing.T) *sqlite.DB {
+	t.Helper()
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "data"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
 	return db
 }
 

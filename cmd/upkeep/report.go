@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -16,15 +15,18 @@ import (
 func newReportCmd(e *env, g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "report",
-		Short: "Service level reports",
+		Short: "Service level and continuity reports",
 	}
-	cmd.AddCommand(newReportSLACmd(e, g))
+	cmd.AddCommand(newReportSLACmd(e, g), newReportContinuityCmd(e, g))
 	return cmd
 }
 
+const periodHelp = `PERIOD is a month (2026-10), a quarter (2026-Q4), a year (2026) or days (2026-10-01..2026-10-15),
+in --tz (an IANA zone such as Europe/Paris; default UTC). The report is computed offline from the
+data directory (it works whether or not the server is running) and written to standard output.`
+
 func newReportSLACmd(e *env, g *globalFlags) *cobra.Command {
-	var services []string
-	var period, format, tz string
+	f := reportFlags{formats: report.Formats}
 	cmd := &cobra.Command{
 		Use:   "sla --period PERIOD [--service NAME]... [--format html|json|csv] [--tz ZONE]",
 		Short: "Write the availability of services over a period against their objectives",
@@ -32,82 +34,62 @@ func newReportSLACmd(e *env, g *globalFlags) *cobra.Command {
 availability against services[].objectives.availability, the downtime budget, outages, mean time
 to recover, a per-day breakdown (per month for a year) and the nines table. See docs/reports.md.
 
-PERIOD is a month (2026-10), a quarter (2026-Q4), a year (2026) or days (2026-10-01..2026-10-15),
-in --tz (an IANA zone such as Europe/Paris; default UTC). The report is computed offline from the
-data directory (it works whether or not the server is running) and written to standard output.`,
+` + periodHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if !slices.Contains(report.Formats, format) {
-				return fmt.Errorf("--format %q: use html, json or csv", format)
-			}
-			loc, err := time.LoadLocation(tz)
-			if err != nil {
-				return fmt.Errorf("--tz %q: not a known time zone (use an IANA name such as Europe/Paris)", tz)
-			}
-			p, err := report.ParsePeriod(period, loc)
-			if err != nil {
-				return fmt.Errorf("--period: %w", err)
-			}
-			src, err := resolvePolicySource(e, g)
-			if err != nil {
-				return err
-			}
-			pol, err := src.load(e)
-			if err != nil {
-				return policyError(src, err)
-			}
-			svcs, err := reportServices(pol, services)
-			if err != nil {
-				return err
-			}
-			return withStore(cmd.Context(), e, g, func(db *sqlite.DB) error {
-				var out []*report.SLA
-				now := time.Now()
-				for _, s := range svcs {
-					r, err := report.Compute(cmd.Context(), db, s, p, now)
-					if err != nil {
-						return err
-					}
-					out = append(out, r)
+			return f.run(cmd, e, g, func(_ *policy.Policy, svcs []report.Service, p report.Period, db *sqlite.DB) error {
+				out, err := report.ComputeAll(cmd.Context(), db, svcs, p, time.Now())
+				if err != nil {
+					return err
 				}
-				return report.Write(e.stdout, format, out)
+				return report.Write(e.stdout, f.format, out)
 			})
 		},
 	}
-	cmd.Flags().StringSliceVar(&services, "service", nil, "service to report on (repeatable; default: every service)")
-	cmd.Flags().StringVar(&period, "period", "", "month 2026-10, quarter 2026-Q4, year 2026, or days 2026-10-01..2026-10-15")
-	cmd.Flags().StringVar(&format, "format", "html", "html (printable), json or csv")
-	cmd.Flags().StringVar(&tz, "tz", "UTC", "time zone of the period's days")
-	_ = cmd.MarkFlagRequired("period")
+	f.add(cmd)
 	return cmd
 }
 
-// reportServices returns the services named (all of them when none is) with the monitors that
-// make up their state: the service's monitors except those of its backups (a failed backup is
-// not downtime).
-func reportServices(p *policy.Policy, names []string) ([]report.Service, error) {
-	if len(names) == 0 {
-		for _, s := range p.Services {
-			names = append(names, s.Name)
-		}
+// reportFlags are the flags of the report commands.
+type reportFlags struct {
+	formats            []string
+	services           []string
+	period, format, tz string
+}
+
+func (f *reportFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringSliceVar(&f.services, "service", nil, "service to report on (repeatable; default: every service)")
+	cmd.Flags().StringVar(&f.period, "period", "", "month 2026-10, quarter 2026-Q4, year 2026, or days 2026-10-01..2026-10-15")
+	cmd.Flags().StringVar(&f.format, "format", "html", strings.Join(f.formats, ", ")+" (html is printable)")
+	cmd.Flags().StringVar(&f.tz, "tz", "UTC", "time zone of the period's days")
+	_ = cmd.MarkFlagRequired("period")
+}
+
+// run checks the flags, loads the policy, opens the store and calls fn with the services and
+// the period to report on.
+func (f *reportFlags) run(cmd *cobra.Command, e *env, g *globalFlags, fn func(*policy.Policy, []report.Service, report.Period, *sqlite.DB) error) error {
+	if err := report.CheckFormat(f.format, f.formats); err != nil {
+		return fmt.Errorf("--%w", err)
 	}
-	var out []report.Service
-	for _, name := range names {
-		s := p.Service(name)
-		if s == nil {
-			var known []string
-			for _, s := range p.Services {
-				known = append(known, s.Name)
-			}
-			return nil, fmt.Errorf("--service %q: no such service in the policy (services: %s)", name, strings.Join(known, ", "))
-		}
-		rs := report.Service{Name: s.Name, Title: s.Title, Objective: float64(s.Objectives.Availability)}
-		for _, m := range p.Monitors {
-			if m.Service == s.Name && p.Backup(m.Name) == nil {
-				rs.Monitors = append(rs.Monitors, m.Name)
-			}
-		}
-		out = append(out, rs)
+	loc, err := time.LoadLocation(f.tz)
+	if err != nil {
+		return fmt.Errorf("--tz %q: not a known time zone (use an IANA name such as Europe/Paris)", f.tz)
 	}
-	return out, nil
+	p, err := report.ParsePeriod(f.period, loc)
+	if err != nil {
+		return fmt.Errorf("--period: %w", err)
+	}
+	src, err := resolvePolicySource(e, g)
+	if err != nil {
+		return err
+	}
+	pol, err := src.load(e)
+	if err != nil {
+		return policyError(src, err)
+	}
+	svcs, err := report.Services(pol, f.services)
+	if err != nil {
+		return fmt.Errorf("--service %w", err)
+	}
+	return withStore(cmd.Context(), e, g, func(db *sqlite.DB) error { return fn(pol, svcs, p, db) })
 }

@@ -124,6 +124,7 @@ func serve(ctx context.Context, e *env, g *globalFlags, listenFlag string, watch
 		// The backups API reads the runs from the store.
 		BackupHistory: db,
 		DrillHistory:  db,
+		Reports:       db,
 		Metrics:       reg,
 		Version:       versionString(),
 	})

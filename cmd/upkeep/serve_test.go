@@ -92,6 +92,17 @@ func TestServeHealthAuthAndTokens(t *testing.T) {
 		return strings.Contains(body, `"last_used_at": "`)
 	})
 
+	// The reports are served from the server's store: the continuity report to token holders.
+	if code, _ := s.get(t, "/reports/continuity?period=2026-10", ""); code != http.StatusUnauthorized {
+		t.Errorf("continuity report without a token: %d", code)
+	}
+	if code, body := s.get(t, "/reports/continuity?period=2026-10&format=json", secret); code != http.StatusOK || !strings.Contains(body, `"reports"`) {
+		t.Errorf("continuity report: %d %s", code, body)
+	}
+	if code, body := s.get(t, "/reports/sla?period=2026-13", secret); code != http.StatusBadRequest || !strings.Contains(body, "2026-13") {
+		t.Errorf("SLA report of a bad period: %d %s", code, body)
+	}
+
 	// Revoked: refused at once.
 	if code, _, stderr := runCLI(t, nil, "token", "revoke", "ops", "--data", filepath.Join(dir, "data")); code != 0 {
 		t.Fatalf("revoke: %s", stderr)

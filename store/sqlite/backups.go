@@ -146,6 +146,31 @@ func (db *DB) BackupRuns(ctx context.Context, job string, before int64, limit in
 	return runs, nil
 }
 
+// BackupRunsBetween returns the runs of job whose slot (the scheduled time; the start for
+// runs started by hand) is in [from, to), missed slots included, oldest first, each with its
+// destinations.
+func (db *DB) BackupRunsBetween(ctx context.Context, job string, from, to time.Time) ([]upkeep.BackupRun, error) {
+	runs, err := db.queryBackupRuns(ctx, `SELECT id, job, trigger, status, scheduled, started_at, ended_at, error FROM backup_runs
+		WHERE job = ? AND coalesce(scheduled, started_at) >= ? AND coalesce(scheduled, started_at) < ?
+		ORDER BY coalesce(scheduled, started_at), id`, job, millis(from), millis(to))
+	if err != nil {
+		return nil, fmt.Errorf("read backup runs of %q between %s and %s: %w", job, from.Format(time.RFC3339), to.Format(time.RFC3339), err)
+	}
+	return runs, nil
+}
+
+// FirstBackupRunAt returns the slot (or start) of job's oldest stored run, missed slots
+// included: since when Upkeep has been running the job. It is the zero time when the job has no
+// run.
+func (db *DB) FirstBackupRunAt(ctx context.Context, job string) (time.Time, error) {
+	var first sql.NullInt64
+	err := db.readDB.QueryRowContext(ctx, `SELECT min(coalesce(scheduled, started_at)) FROM backup_runs WHERE job = ?`, job).Scan(&first)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read the first backup run of %q: %w", job, err)
+	}
+	return fromNullMillis(first), nil
+}
+
 // BackupRun returns run id with its destinations, or an error wrapping upkeep.ErrNotFound.
 func (db *DB) BackupRun(ctx context.Context, id int64) (upkeep.BackupRun, error) {
 	runs, err := db.queryBackupRuns(ctx, `SELECT id, job, trigger, status, scheduled, started_at, ended_at, error FROM backup_runs WHERE id = ?`, id)

@@ -105,3 +105,52 @@ func TestBackupRuns(t *testing.T) {
 		t.Errorf("FinishBackupRun(999) = %v", err)
 	}
 }
+
+// TestBackupRunsBetween selects runs by their slot (a manual run by its start), so a run late
+// for a slot of the period still counts in it, and FirstBackupRunAt says since when the job ran.
+func TestBackupRunsBetween(t *testing.T) {
+	db := openTestDB(t)
+	ctx := t.Context()
+	day := func(d, h int) time.Time { return time.Date(2026, 10, d, h, 0, 0, 0, time.UTC) }
+	if first, err := db.FirstBackupRunAt(ctx, "db"); err != nil || !first.IsZero() {
+		t.Fatalf("no run yet: %v %v", first, err)
+	}
+	start := func(trigger upkeep.BackupTrigger, slot, at time.Time) int64 {
+		id, err := db.StartBackupRun(ctx, upkeep.BackupRun{Job: "db", Trigger: trigger, Scheduled: slot, Start: at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	before := start(upkeep.TriggerSchedule, day(1, 6), day(1, 6)) // Oct 1, before the span
+	late := start(upkeep.TriggerCatchUp, day(2, 6), day(3, 1))    // slot Oct 2, started Oct 3
+	manual := start(upkeep.TriggerManual, time.Time{}, day(4, 12))
+	missed, err := db.RecordMissedBackup(ctx, "db", day(5, 6), day(5, 9), "not running")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(upkeep.TriggerSchedule, day(9, 6), day(9, 6)) // after the span
+	if _, err := db.StartBackupRun(ctx, upkeep.BackupRun{Job: "other", Trigger: upkeep.TriggerSchedule, Scheduled: day(3, 6), Start: day(3, 6)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.RecordBackupDestination(ctx, late, upkeep.BackupDestinationResult{Destination: "onsite", Status: upkeep.BackupSucceeded, Start: day(3, 1), End: day(3, 2)}); err != nil {
+		t.Fatal(err)
+	}
+	runs, err := db.BackupRunsBetween(ctx, "db", day(2, 0), day(9, 6))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, r := range runs {
+		ids = append(ids, r.ID)
+	}
+	if len(ids) != 3 || ids[0] != late || ids[1] != manual || ids[2] != missed {
+		t.Fatalf("runs = %v, want [%d %d %d]", ids, late, manual, missed)
+	}
+	if d := runs[0].Destinations; len(d) != 1 || d[0].Destination != "onsite" || runs[2].Status != upkeep.BackupMissed {
+		t.Errorf("runs = %+v", runs)
+	}
+	if first, err := db.FirstBackupRunAt(ctx, "db"); err != nil || !first.Equal(day(1, 6)) {
+		t.Errorf("first run at %v %v, want %v (run %d)", first, err, day(1, 6), before)
+	}
+}

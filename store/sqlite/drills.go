@@ -101,23 +101,39 @@ func (db *DB) DrillRuns(ctx context.Context, drill string, limit int) ([]upkeep.
 	if limit <= 0 {
 		limit = -1
 	}
-	rows, err := db.readDB.QueryContext(ctx, `SELECT `+drillColumns+` FROM drill_runs WHERE drill = ? ORDER BY id DESC LIMIT ?`, drill, limit)
+	out, err := db.queryDrillRuns(ctx, `WHERE drill = ? ORDER BY id DESC LIMIT ?`, drill, limit)
 	if err != nil {
 		return nil, fmt.Errorf("drill runs of %s: %w", drill, err)
+	}
+	return out, nil
+}
+
+// DrillRunsBetween returns the runs of a drill that started in [from, to), oldest first.
+func (db *DB) DrillRunsBetween(ctx context.Context, drill string, from, to time.Time) ([]upkeep.DrillRun, error) {
+	out, err := db.queryDrillRuns(ctx, `WHERE drill = ? AND started_at >= ? AND started_at < ? ORDER BY started_at, id`,
+		drill, millis(from), millis(to))
+	if err != nil {
+		return nil, fmt.Errorf("drill runs of %s between %s and %s: %w", drill, from.Format(time.RFC3339), to.Format(time.RFC3339), err)
+	}
+	return out, nil
+}
+
+// queryDrillRuns reads the runs selected by tail (WHERE, ORDER BY and LIMIT clauses).
+func (db *DB) queryDrillRuns(ctx context.Context, tail string, args ...any) ([]upkeep.DrillRun, error) {
+	rows, err := db.readDB.QueryContext(ctx, `SELECT `+drillColumns+` FROM drill_runs `+tail, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []upkeep.DrillRun
 	for rows.Next() {
 		r, err := scanDrillRun(rows)
 		if err != nil {
-			return nil, fmt.Errorf("drill runs of %s: %w", drill, err)
+			return nil, err
 		}
 		out = append(out, r)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("drill runs of %s: %w", drill, err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // DrillRun returns run id, or an error matching upkeep.ErrNotFound.

@@ -70,3 +70,23 @@ func TestDrillRuns(t *testing.T) {
 		t.Errorf("finish missing run: %v", err)
 	}
 }
+
+func TestDrillRunsBetween(t *testing.T) {
+	db := openTestDB(t)
+	ctx := t.Context()
+	day := func(d int) time.Time { return time.Date(2026, 10, d, 7, 0, 0, 0, time.UTC) }
+	var ids []int64
+	for _, r := range []upkeep.DrillRun{{Drill: "d", Started: day(1)}, {Drill: "d", Started: day(2)}, {Drill: "e", Started: day(2)}, {Drill: "d", Started: day(3)}} {
+		if err := db.StartDrillRun(ctx, &r); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, r.ID)
+	}
+	runs, err := db.DrillRunsBetween(ctx, "d", day(2), day(3))
+	if err != nil || len(runs) != 1 || runs[0].ID != ids[1] {
+		t.Fatalf("runs = %+v, %v; want run %d only", runs, err, ids[1])
+	}
+	if runs, err := db.DrillRunsBetween(ctx, "d", day(1), day(4)); err != nil || len(runs) != 3 || runs[0].ID != ids[0] || runs[2].ID != ids[3] {
+		t.Errorf("oldest first: %+v %v", runs, err)
+	}
+}

@@ -225,6 +225,18 @@ func (db *DB) Incidents(ctx context.Context, state string, limit int) ([]upkeep.
 	return listIncidents(ctx, db.readDB, where+"ORDER BY resolved_at IS NOT NULL, id DESC", limit)
 }
 
+// IncidentsBetween returns the incidents that were open at some time in [from, to): started
+// before to and not resolved by from, oldest first, with their monitors and reports (not their
+// updates).
+func (db *DB) IncidentsBetween(ctx context.Context, from, to time.Time) ([]upkeep.Incident, error) {
+	out, err := listIncidents(ctx, db.readDB, "WHERE started_at < ? AND (resolved_at IS NULL OR resolved_at > ?) ORDER BY started_at, id", -1,
+		millis(to), millis(from))
+	if err != nil {
+		return nil, fmt.Errorf("incidents between %s and %s: %w", from.Format(time.RFC3339), to.Format(time.RFC3339), err)
+	}
+	return out, nil
+}
+
 // Incident returns one incident with its monitors, updates and report.
 func (db *DB) Incident(ctx context.Context, id int64) (upkeep.Incident, error) {
 	inc, err := getIncident(ctx, db.readDB, id)
@@ -293,8 +305,10 @@ func getIncident(ctx context.Context, q querier, id int64) (upkeep.Incident, err
 	return inc, nil
 }
 
-func listIncidents(ctx context.Context, q querier, tail string, limit int) ([]upkeep.Incident, error) {
-	rows, err := q.QueryContext(ctx, "SELECT "+incidentColumns+" FROM incidents "+tail+" LIMIT ?", limit)
+// listIncidents reads the incidents selected by tail (WHERE and ORDER BY clauses whose
+// parameters are args), at most limit (-1: all), with their monitors.
+func listIncidents(ctx context.Context, q querier, tail string, limit int, args ...any) ([]upkeep.Incident, error) {
+	rows, err := q.QueryContext(ctx, "SELECT "+incidentColumns+" FROM incidents "+tail+" LIMIT ?", append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("list incidents: %w", err)
 	}

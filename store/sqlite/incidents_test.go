@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -121,5 +122,47 @@ func TestIncidentsAndOutbox(t *testing.T) {
 	key, err := db.AckKey(ctx)
 	if err != nil || len(key) != 32 {
 		t.Errorf("ack key = %x, %v", key, err)
+	}
+}
+
+// TestIncidentsBetween returns the incidents open at some time of the span: one that ended
+// before it or started after it is left out, one still open is in.
+func TestIncidentsBetween(t *testing.T) {
+	db := openTestDB(t)
+	ctx := t.Context()
+	day := func(d int) time.Time { return time.Date(2026, 10, d, 12, 0, 0, 0, time.UTC) }
+	ids := map[string]int64{}
+	err := db.IncidentTx(ctx, func(tx upkeep.IncidentTx) error {
+		for _, inc := range []upkeep.Incident{
+			{Title: "ended before", StartedAt: day(1), ResolvedAt: day(2)},
+			{Title: "across the start", StartedAt: day(2), ResolvedAt: day(4)},
+			{Title: "inside", StartedAt: day(5), ResolvedAt: day(6), Services: []string{"api"}},
+			{Title: "still open", StartedAt: day(7)},
+			{Title: "after", StartedAt: day(20), ResolvedAt: day(21)},
+		} {
+			inc.Status, inc.Impact, inc.OpenedAt = upkeep.StatusInvestigating, upkeep.ImpactMajor, inc.StartedAt
+			if err := tx.InsertIncident(&inc); err != nil {
+				return err
+			}
+			ids[inc.Title] = inc.ID
+		}
+		return tx.SetReport(ids["inside"], upkeep.IncidentReport{Cause: "disk full"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.IncidentsBetween(ctx, day(3), day(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var titles []string
+	for _, inc := range got {
+		titles = append(titles, inc.Title)
+	}
+	if strings.Join(titles, ",") != "across the start,inside,still open" {
+		t.Fatalf("incidents = %q", titles)
+	}
+	if got[1].Report == nil || got[1].Report.Cause != "disk full" || got[1].Services[0] != "api" {
+		t.Errorf("inside = %+v", got[1])
 	}
 }
