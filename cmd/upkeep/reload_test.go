@@ -59,8 +59,10 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	if err := s.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the refusal in the log", 10*time.Second, func() bool {
-		return strings.Contains(s.stderr.String(), "new policy is invalid")
+	// The problems are logged after the refusal's line: wait for the last of them.
+	waitFor(t, "the refusal and its problems in the log", 10*time.Second, func() bool {
+		log := s.stderr.String()
+		return strings.Contains(log, "new policy is invalid") && strings.Count(log, "policy problem") >= 2
 	})
 	log := s.stderr.String()
 	for _, want := range []string{"upkeep.yaml:1:", "nonsense"} {
