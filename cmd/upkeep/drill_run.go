@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -73,7 +72,7 @@ func drillRun(ctx context.Context, e *env, g *globalFlags, name, dest string, as
 	if _, err := db.MarkInterruptedDrillRuns(ctx, time.Now()); err != nil {
 		return fmt.Errorf("recording interrupted drill runs: %w", err)
 	}
-	r := &drill.Runner{Backups: backup.DrillBackups(p), Store: db, WorkDir: filepath.Join(dir, "drills"), Logger: logger}
+	r := &drill.Runner{Backups: backup.DrillBackups(p), Store: db, WorkDir: drillWorkDir(dir), Logger: logger}
 	if !asJSON {
 		fmt.Fprintf(e.stdout, "drill %s: restoring backup %s into %s\n", name, d.Backup, d.Into.Kind())
 	}
