@@ -191,6 +191,8 @@ func (s *Service) Prepare(ctx context.Context) error {
 		if sd.pol.CatchUpEnabled() {
 			why += "; caught up at startup"
 			due = append(due, catchUp{name, newest})
+		} else {
+			sd.since = sd.lastStart // the monitor reports the first missed slot once its grace has passed
 		}
 		miss := &upkeep.DrillRun{Drill: name, Backup: sd.pol.Backup, Status: upkeep.DrillMissed, Trigger: upkeep.TriggerSchedule,
 			Scheduled: first, Started: first, Finished: now, Reason: why, MaxRTO: sd.pol.MaxRTO.Duration, MaxRPO: sd.pol.MaxRPO.Duration}
