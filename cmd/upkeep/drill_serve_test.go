@@ -128,7 +128,9 @@ func TestScheduledDrillInServe(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &mon); code != http.StatusOK || err != nil || mon.Kind != "drill" || mon.Service != "app" || mon.State != "down" {
 		t.Errorf("the drill's monitor: %d %v %s", code, err, body)
 	}
-	var components struct{ Components []struct{ Name, Status string } }
+	var components struct {
+		Components []struct{ Name, Status string }
+	}
 	code, body = s.get(t, "/api/v2/components.json", "")
 	if err := json.Unmarshal([]byte(body), &components); code != http.StatusOK || err != nil || len(components.Components) != 1 ||
 		components.Components[0].Name != "app" || components.Components[0].Status == "operational" {
