@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/minio/minio-go/v7"
@@ -71,5 +72,37 @@ func TestS3DrillDestinationGone(t *testing.T) {
 	wantFailure(t, err, "fetch", `backup destination "offsite": repository not found at s3://`+gone.S3.Bucket+`/upkeep/ (was it deleted?)`)
 	if ok, err := client.BucketExists(context.WithoutCancel(ctx), gone.S3.Bucket); err != nil || ok {
 		t.Errorf("the drill created the bucket: %v %v", ok, err)
+	}
+}
+
+// A drill from an SFTP directory that does not exist (removed) fails at fetch saying that the
+// repository is not found there, and does not create the directory.
+func TestSFTPDrillDestinationGone(t *testing.T) {
+	s := testenv.SFTP(t)
+	dest := repo.Destination{Name: "offsite", SFTP: &repo.SFTP{Host: s.Host, Port: s.Port, User: s.User, KeyFile: s.KeyFile,
+		KnownHostsFile: s.KnownHostsFile, Path: s.Path}}
+	f := newFixture(t, "files-job", policy.SourceFiles)
+	f.runner.Backups = RepoBackups{Jobs: map[string]RepoJob{"files-job": {Job: Job{Name: "files-job", Source: policy.SourceFiles, Destinations: []string{"offsite"}},
+		Repos: map[string]RepoDestination{"offsite": {Destination: dest, Password: password}}}}}
+	_, err := f.runner.Run(t.Context(), filesDrill(filepath.Join(t.TempDir(), "target")), "")
+	wantFailure(t, err, "fetch", `backup destination "offsite": repository not found at sftp://`+s.User+"@"+s.Host+":"+strconv.Itoa(s.Port)+"/~/"+s.Path+` (was it deleted?)`)
+	if ok, err := s.Exists(); ok || err != nil {
+		t.Errorf("the drill created the directory: %v %v", ok, err)
+	}
+
+	// Once the backup has written its repository there, the drill passes.
+	src := sourceTree(t)
+	w, err := repo.Open(t.Context(), dest, repo.Options{Password: password, StateDir: filepath.Join(t.TempDir(), "state")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.SnapshotFiles(t.Context(), "files-job", repo.FilesSpec{Paths: []string{src}}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if run, err := f.runner.Run(t.Context(), filesDrill(filepath.Join(t.TempDir(), "target")), ""); err != nil {
+		t.Errorf("drill from SFTP: %v %+v", err, run)
 	}
 }

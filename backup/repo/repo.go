@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/kopia/kopia/repo"
@@ -119,7 +120,11 @@ func (d Destination) Where() string {
 		if port == 0 {
 			port = 22
 		}
-		return fmt.Sprintf("sftp://%s@%s:%d%s", d.SFTP.User, d.SFTP.Host, port, d.SFTP.Path)
+		where := fmt.Sprintf("sftp://%s@%s:%d", d.SFTP.User, d.SFTP.Host, port)
+		if !strings.HasPrefix(d.SFTP.Path, "/") {
+			where += "/~/" // relative to the login directory
+		}
+		return where + d.SFTP.Path
 	}
 	return d.Path
 }
@@ -189,7 +194,7 @@ func Open(ctx context.Context, d Destination, o Options) (*Repo, error) {
 
 	st, err := newStorage(ctx, d, !o.NoCreate)
 	if err != nil {
-		if o.NoCreate && d.Path != "" && errors.Is(err, os.ErrNotExist) {
+		if o.NoCreate && errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("backup destination %q: %w", name, noRepository(d))
 		}
 		return fail("connecting", err)

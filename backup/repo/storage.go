@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -17,6 +18,9 @@ import (
 	"github.com/kopia/kopia/repo/blob/s3"
 	"github.com/kopia/kopia/repo/blob/sftp"
 	"github.com/kopia/kopia/repo/format"
+	pkgsftp "github.com/pkg/sftp"
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
 )
 
 // dialTimeout bounds the reachability probe made before handing a network destination to kopia,
@@ -147,6 +151,13 @@ func sftpStorage(ctx context.Context, c *SFTP, create bool) (blob.Storage, error
 		Keyfile:        c.KeyFile,
 		KnownHostsFile: c.KnownHostsFile,
 	}
+	if !create {
+		// Opening kopia's storage writes its sharding file (creating the directory): look for the
+		// repository first.
+		if err := sftpHasRepository(ctx, c, port); err != nil {
+			return nil, fmt.Errorf("sftp %s@%s:%s: %w", c.User, net.JoinHostPort(c.Host, strconv.Itoa(port)), c.Path, err)
+		}
+	}
 	st, err := sftp.New(ctx, opts, create)
 	if err != nil {
 		return nil, fmt.Errorf("sftp %s@%s:%s: %w: %w", c.User, net.JoinHostPort(c.Host, strconv.Itoa(port)), c.Path, ErrUnreachable, sftpError(err))
@@ -183,4 +194,43 @@ func probe(ctx context.Context, host, defaultPort string) error {
 		return err
 	}
 	return conn.Close()
+}
+
+// sftpHasRepository checks that the directory of c holds a repository's format blob; an error
+// matching os.ErrNotExist says that it does not.
+func sftpHasRepository(ctx context.Context, c *SFTP, port int) error {
+	key, err := os.ReadFile(c.KeyFile)
+	if err != nil {
+		return err
+	}
+	signer, err := ssh.ParsePrivateKey(key)
+	if err != nil {
+		return fmt.Errorf("key file %s: %w", c.KeyFile, err)
+	}
+	hostKeys, err := knownhosts.New(c.KnownHostsFile)
+	if err != nil {
+		return err
+	}
+	var d net.Dialer
+	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
+	defer cancel()
+	addr := net.JoinHostPort(c.Host, strconv.Itoa(port))
+	nc, err := d.DialContext(dctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrUnreachable, err)
+	}
+	conn, chans, reqs, err := ssh.NewClientConn(nc, addr, &ssh.ClientConfig{User: c.User, Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)}, HostKeyCallback: hostKeys, Timeout: dialTimeout})
+	if err != nil {
+		nc.Close()
+		return fmt.Errorf("%w: %w", ErrUnreachable, err)
+	}
+	client := ssh.NewClient(conn, chans, reqs)
+	defer client.Close()
+	sc, err := pkgsftp.NewClient(client)
+	if err != nil {
+		return err
+	}
+	defer sc.Close()
+	_, err = sc.Stat(path.Join(c.Path, format.KopiaRepositoryBlobID+".f"))
+	return err
 }
