@@ -13,6 +13,7 @@ import (
 	"github.com/upkeep-dev/upkeep"
 	"github.com/upkeep-dev/upkeep/engine"
 	"github.com/upkeep-dev/upkeep/heartbeat/cron"
+	"github.com/upkeep-dev/upkeep/internal/overdue"
 	"github.com/upkeep-dev/upkeep/policy"
 )
 
@@ -87,7 +88,7 @@ type scheduled struct {
 	// is due after it.
 	lastStart time.Time
 	lastRun   *upkeep.DrillRun // the newest ended run, missed slots included
-	reported  time.Time        // the base whose missed slot has been reported
+	overdue   overdue.Watch    // the missed slots reported
 }
 
 // NewService returns a service; call Apply with a policy, then Prepare and Run.
@@ -450,28 +451,14 @@ func (e *Evaluator) Evaluate(now time.Time) (upkeep.Result, bool) {
 	if sd == nil || sd.sched == nil || sd.running != 0 {
 		return upkeep.Result{}, false
 	}
-	base := sd.lastStart
-	if base.Before(sd.since) {
-		base = sd.since
-	}
-	if sd.reported.Equal(base) {
-		return upkeep.Result{}, false
-	}
-	slot := sd.sched.Next(base)
-	if slot.IsZero() {
-		return upkeep.Result{}, false
-	}
 	grace := sd.pol.Grace.Duration
 	if grace <= 0 {
 		grace = DefaultGrace
 	}
-	deadline := slot.Add(grace)
-	if !now.After(deadline) {
+	deadline, msg, ok := sd.overdue.Check(sd.sched, sd.lastStart, sd.since, now, grace, policy.Duration{Duration: grace}.String(), "drill", sd.loc)
+	if !ok {
 		return upkeep.Result{}, false
 	}
-	sd.reported = base
-	msg := fmt.Sprintf("missed: the drill scheduled at %s had not started by %s (grace %s)",
-		slot.In(sd.loc).Format("2006-01-02 15:04 MST"), deadline.In(sd.loc).Format("2006-01-02 15:04 MST"), policy.Duration{Duration: grace})
 	return upkeep.Result{Monitor: e.name, Location: upkeep.LocalLocation, Time: deadline.UTC().Truncate(time.Millisecond),
 		Outcome: upkeep.StateDown, Error: msg}, true
 }

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -226,12 +225,7 @@ func TestKill9DuringServedDrill(t *testing.T) {
 	}
 	<-s.wait()
 	// The check's shell outlives the killed server; end it.
-	if pid, err := os.ReadFile(filepath.Join(dir, "verify.pid")); err == nil {
-		if n, err := strconv.Atoi(strings.TrimSpace(string(pid))); err == nil {
-			_ = syscall.Kill(-n, syscall.SIGKILL)
-			_ = syscall.Kill(n, syscall.SIGKILL)
-		}
-	}
+	killShell(filepath.Join(dir, "verify.pid"))
 	if err := os.Remove(filepath.Join(dir, "hold")); err != nil {
 		t.Fatal(err)
 	}
