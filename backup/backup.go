@@ -49,7 +49,7 @@ import (
 	"github.com/upkeep-dev/upkeep"
 	"github.com/upkeep-dev/upkeep/engine"
 	"github.com/upkeep-dev/upkeep/heartbeat/cron"
-	"github.com/upkeep-dev/upkeep/internal/overdue"
+	"github.com/upkeep-dev/upkeep/internal/jobsched"
 	"github.com/upkeep-dev/upkeep/policy"
 )
 
@@ -209,7 +209,7 @@ type job struct {
 	// due after it.
 	lastStart time.Time
 	lastRun   *upkeep.BackupRun // the newest finished run, missed slots included
-	overdue   overdue.Watch     // the missed slots reported
+	overdue   jobsched.Watch    // the missed slots reported
 }
 
 // New returns a service; call Apply with a policy and Run to start scheduling.

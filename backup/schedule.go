@@ -9,6 +9,7 @@ import (
 
 	"github.com/upkeep-dev/upkeep"
 	"github.com/upkeep-dev/upkeep/heartbeat/cron"
+	"github.com/upkeep-dev/upkeep/internal/jobsched"
 	"github.com/upkeep-dev/upkeep/policy"
 )
 
@@ -26,19 +27,8 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 	}
 	defer s.runs.Wait()
-	// The timer is made after the first dispatch: a test clock that waits for it to be armed
-	// then knows the next slots have been computed.
-	timer := s.clock.NewTimer(s.dispatch(ctx))
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-s.wake:
-		case <-timer.C():
-		}
-		timer.Reset(s.dispatch(ctx))
-	}
+	jobsched.Loop(ctx, s.clock, s.wake, func() time.Duration { return s.dispatch(ctx) })
+	return nil
 }
 
 // Recover records the runs that a crash left running as failed ("interrupted"). serve calls it

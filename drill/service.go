@@ -13,7 +13,7 @@ import (
 	"github.com/upkeep-dev/upkeep"
 	"github.com/upkeep-dev/upkeep/engine"
 	"github.com/upkeep-dev/upkeep/heartbeat/cron"
-	"github.com/upkeep-dev/upkeep/internal/overdue"
+	"github.com/upkeep-dev/upkeep/internal/jobsched"
 	"github.com/upkeep-dev/upkeep/policy"
 )
 
@@ -88,7 +88,7 @@ type scheduled struct {
 	// is due after it.
 	lastStart time.Time
 	lastRun   *upkeep.DrillRun // the newest ended run, missed slots included
-	overdue   overdue.Watch    // the missed slots reported
+	overdue   jobsched.Watch   // the missed slots reported
 }
 
 // NewService returns a service; call Apply with a policy, then Prepare and Run.
@@ -233,19 +233,8 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 	}
 	defer s.runs.Wait()
-	// The timer is made after the first dispatch: a test clock that waits for it to be armed
-	// then knows the next slots have been computed.
-	timer := s.clock.NewTimer(s.dispatch(ctx))
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-s.wake:
-		case <-timer.C():
-		}
-		timer.Reset(s.dispatch(ctx))
-	}
+	jobsched.Loop(ctx, s.clock, s.wake, func() time.Duration { return s.dispatch(ctx) })
+	return nil
 }
 
 // dispatch starts the drills that are due and returns how long to wait for the next one.

@@ -442,15 +442,8 @@ func (d *decoder) addDrillMonitors(p *Policy) {
 			continue
 		}
 		monitors[dr.Name] = len(p.Monitors)
-		p.Monitors = append(p.Monitors, Monitor{
-			Name:       dr.Name,
-			Service:    services[dr.Backup],
-			DownAfter:  Confirmation{Count: 1},
-			UpAfter:    Confirmation{Count: 1},
-			IncidentOn: "down",
-			Every:      Duration{time.Minute},
-			Timeout:    Duration{10 * time.Second},
-			Drill:      &DrillMonitor{Drill: dr.Name},
-		})
+		m := jobMonitor(dr.Name, services[dr.Backup])
+		m.Drill = &DrillMonitor{Drill: dr.Name}
+		p.Monitors = append(p.Monitors, m)
 	}
 }

@@ -1,10 +1,14 @@
-// Package overdue finds the scheduled slot that a job (a backup, a restore drill) let pass: the
-// monitors of scheduled jobs go down when a run has not started within grace of its slot.
-package overdue
+// Package jobsched holds what the schedulers of jobs (backups, restore drills) share: the loop that
+// starts what is due, and the check that finds the slot a job let pass (their monitors go down
+// when a run has not started within grace of its slot).
+package jobsched
 
 import (
+	"context"
 	"fmt"
 	"time"
+
+	"github.com/upkeep-dev/upkeep/engine"
 
 	"github.com/upkeep-dev/upkeep/heartbeat/cron"
 )
@@ -39,4 +43,22 @@ func (w *Watch) Check(sched *cron.Schedule, lastStart, since, now time.Time, gra
 	const layout = "2006-01-02 15:04 MST"
 	return deadline, fmt.Sprintf("missed: the %s scheduled at %s had not started by %s (grace %s)",
 		what, slot.In(loc).Format(layout), deadline.In(loc).Format(layout), graceText), true
+}
+
+// Loop calls dispatch, which starts what is due and says how long until the next slot, whenever
+// that time has come or wake receives (the schedules changed), until ctx ends. The timer is made
+// after the first dispatch: a test clock that waits for it to be armed then knows that the next
+// slots have been computed.
+func Loop(ctx context.Context, clock engine.Clock, wake <-chan struct{}, dispatch func() time.Duration) {
+	timer := clock.NewTimer(dispatch())
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+		case <-timer.C():
+		}
+		timer.Reset(dispatch())
+	}
 }

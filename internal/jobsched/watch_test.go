@@ -1,4 +1,4 @@
-package overdue
+package jobsched
 
 import (
 	"testing"
