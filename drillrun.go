@@ -10,8 +10,13 @@ type DrillRun struct {
 	Backup      string
 	Destination string
 	Status      DrillStatus
-	// Reason says why a drill failed or was interrupted ("" when it passed).
+	// Reason says why a drill failed, was interrupted or missed ("" when it passed).
 	Reason string
+	// Trigger says what started the run, with the backups' words: schedule, catch_up, manual
+	// (the API) or cli (upkeep drill run without a server).
+	Trigger BackupTrigger
+	// Scheduled is the slot of a scheduled, caught-up or missed run (zero for the others).
+	Scheduled time.Time
 
 	SnapshotID   string
 	SnapshotTime time.Time
@@ -44,10 +49,13 @@ type DrillStep struct {
 type DrillStatus string
 
 // Drill run states. A run still "running" when Upkeep starts was cut short by a crash and is
-// marked interrupted.
+// marked interrupted. A missed run is a scheduled slot that had no drill (Upkeep was not running,
+// or the drill's previous run was still going); its Started is the slot, its Finished when the
+// miss was noticed.
 const (
 	DrillRunning     DrillStatus = "running"
 	DrillPassed      DrillStatus = "passed"
 	DrillFailed      DrillStatus = "failed"
 	DrillInterrupted DrillStatus = "interrupted"
+	DrillMissed      DrillStatus = "missed"
 )

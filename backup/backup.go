@@ -49,6 +49,7 @@ import (
 	"github.com/upkeep-dev/upkeep"
 	"github.com/upkeep-dev/upkeep/engine"
 	"github.com/upkeep-dev/upkeep/heartbeat/cron"
+	"github.com/upkeep-dev/upkeep/internal/jobsched"
 	"github.com/upkeep-dev/upkeep/policy"
 )
 
@@ -208,7 +209,7 @@ type job struct {
 	// due after it.
 	lastStart time.Time
 	lastRun   *upkeep.BackupRun // the newest finished run, missed slots included
-	reported  time.Time         // the base whose missed slot has been reported
+	overdue   jobsched.Watch    // the missed slots reported
 }
 
 // New returns a service; call Apply with a policy and Run to start scheduling.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/upkeep-dev/upkeep"
 	"github.com/upkeep-dev/upkeep/heartbeat/cron"
+	"github.com/upkeep-dev/upkeep/internal/jobsched"
 	"github.com/upkeep-dev/upkeep/policy"
 )
 
@@ -26,19 +27,8 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 	}
 	defer s.runs.Wait()
-	// The timer is made after the first dispatch: a test clock that waits for it to be armed
-	// then knows the next slots have been computed.
-	timer := s.clock.NewTimer(s.dispatch(ctx))
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-s.wake:
-		case <-timer.C():
-		}
-		timer.Reset(s.dispatch(ctx))
-	}
+	jobsched.Loop(ctx, s.clock, s.wake, func() time.Duration { return s.dispatch(ctx) })
+	return nil
 }
 
 // Recover records the runs that a crash left running as failed ("interrupted"). serve calls it
@@ -262,24 +252,10 @@ func (e *Evaluator) Evaluate(now time.Time) (upkeep.Result, bool) {
 	if j == nil || j.sched == nil || j.running != 0 {
 		return upkeep.Result{}, false
 	}
-	base := j.lastStart
-	if base.Before(j.since) {
-		base = j.since
-	}
-	if j.reported.Equal(base) {
+	deadline, msg, ok := j.overdue.Check(j.sched, j.lastStart, j.since, now, j.pol.Grace.Duration, j.pol.Grace.String(), "run", j.loc)
+	if !ok {
 		return upkeep.Result{}, false
 	}
-	slot := j.sched.Next(base)
-	if slot.IsZero() {
-		return upkeep.Result{}, false
-	}
-	deadline := slot.Add(j.pol.Grace.Duration)
-	if !now.After(deadline) {
-		return upkeep.Result{}, false
-	}
-	j.reported = base
-	msg := fmt.Sprintf("missed: the run scheduled at %s had not started by %s (grace %s)",
-		slot.In(j.loc).Format("2006-01-02 15:04 MST"), deadline.In(j.loc).Format("2006-01-02 15:04 MST"), j.pol.Grace)
 	return upkeep.Result{Monitor: e.name, Location: upkeep.LocalLocation, Time: deadline.UTC().Truncate(time.Millisecond),
 		Outcome: upkeep.StateDown, Error: msg}, true
 }

@@ -38,7 +38,9 @@ func (b RepoBackups) Job(name string) (Job, error) {
 }
 
 // OpenUncached opens the repository of destination dest of job with repo.Options.NoCache and
-// the private, empty stateDir, so that nothing is read from a local cache.
+// the private, empty stateDir, so that nothing is read from a local cache, and NoCreate: a drill
+// never writes to a destination, and a destination that holds no repository any more fails it
+// with an error matching ErrDestinationGone.
 func (b RepoBackups) OpenUncached(ctx context.Context, job, dest, stateDir string) (Repository, error) {
 	j, ok := b.Jobs[job]
 	if !ok {
@@ -51,29 +53,31 @@ func (b RepoBackups) OpenUncached(ctx context.Context, job, dest, stateDir strin
 	if err := present(d.Destination); err != nil {
 		return nil, err
 	}
-	r, err := repo.Open(ctx, d.Destination, repo.Options{Password: d.Password, StateDir: stateDir, NoCache: true})
+	r, err := repo.Open(ctx, d.Destination, repo.Options{Password: d.Password, StateDir: stateDir, NoCache: true, NoCreate: true})
 	if err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
-// ErrDestinationGone is returned (wrapped) when a destination holds no repository any more.
-var ErrDestinationGone = errors.New("the destination holds no repository")
+// ErrDestinationGone is returned (wrapped) when a destination holds no repository any more: a
+// directory removed or emptied, an S3 prefix emptied or its bucket deleted, an SFTP directory
+// removed.
+var ErrDestinationGone = repo.ErrNoRepository
 
-// present checks that a directory destination still holds a repository: repo.Open would create
-// a new, empty one, and a drill must never write to a destination.
+// present checks that a directory destination still holds something: an empty directory holds
+// no repository (kopia would see one without its format blob, which NoCreate reports too, but
+// this names the case plainly).
 func present(d repo.Destination) error {
 	if d.Path == "" {
-		return nil // S3 and SFTP: an empty destination shows as a repository without snapshots
+		return nil // S3 and SFTP: repo.Open with NoCreate finds out
 	}
 	entries, err := os.ReadDir(d.Path)
-	if err != nil || len(entries) == 0 {
-		reason := "it is empty"
-		if err != nil {
-			reason = err.Error()
-		}
-		return fmt.Errorf("backup destination %q: %w (%s)", d.Name, ErrDestinationGone, reason)
+	if err == nil && len(entries) == 0 {
+		return fmt.Errorf("backup destination %q: %w at %s (was it deleted? the directory is empty)", d.Name, ErrDestinationGone, d.Where())
 	}
-	return nil
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("backup destination %q: %w at %s (was it deleted? the directory does not exist)", d.Name, ErrDestinationGone, d.Where())
+	}
+	return nil // other errors: repo.Open says what they are
 }

@@ -116,26 +116,41 @@ func fail(phase string, err error) *Failure { return &Failure{Phase: phase, Reas
 // when not empty. The run is returned whatever its outcome; the error is a *Failure when the
 // drill failed, or another error when it could not be recorded.
 func (r *Runner) Run(ctx context.Context, d *policy.Drill, destination string) (*upkeep.DrillRun, error) {
+	run, job, err := r.begin(ctx, d, destination, upkeep.TriggerCLI, time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	return run, r.complete(ctx, d, job, run)
+}
+
+// begin picks the destination and records the start of a run of d.
+func (r *Runner) begin(ctx context.Context, d *policy.Drill, destination string, trigger upkeep.BackupTrigger, slot time.Time) (*upkeep.DrillRun, Job, error) {
 	job, err := r.Backups.Job(d.Backup)
 	if err != nil {
-		return nil, fmt.Errorf("drill %s: %w", d.Name, err)
+		return nil, Job{}, fmt.Errorf("drill %s: %w", d.Name, err)
 	}
 	if destination == "" {
 		destination, err = r.pickDestination(ctx, d, job)
 		if err != nil {
-			return nil, err
+			return nil, Job{}, err
 		}
 	}
 	run := &upkeep.DrillRun{
-		Drill: d.Name, Backup: d.Backup, Destination: destination, Status: upkeep.DrillRunning,
+		Drill: d.Name, Backup: d.Backup, Destination: destination, Status: upkeep.DrillRunning, Trigger: trigger, Scheduled: slot,
 		Started: r.now(), MaxRTO: d.MaxRTO.Duration, MaxRPO: d.MaxRPO.Duration,
 	}
 	if err := r.Store.StartDrillRun(ctx, run); err != nil {
-		return nil, fmt.Errorf("drill %s: recording the start: %w", d.Name, err)
+		return nil, Job{}, fmt.Errorf("drill %s: recording the start: %w", d.Name, err)
 	}
-	log := r.logger().With("drill", d.Name, "run", run.ID, "destination", destination)
-	log.Info("drill started", "backup", d.Backup)
+	r.logger().Info("drill started", "drill", d.Name, "run", run.ID, "destination", destination, "backup", d.Backup, "trigger", trigger)
+	return run, job, nil
+}
 
+// complete does the run that begin recorded and records its outcome: passed, failed, or
+// interrupted when ctx ended first (Upkeep is stopping). It returns a *Failure when the drill
+// failed or was interrupted, another error when the outcome could not be recorded.
+func (r *Runner) complete(ctx context.Context, d *policy.Drill, job Job, run *upkeep.DrillRun) error {
+	log := r.logger().With("drill", d.Name, "run", run.ID, "destination", run.Destination)
 	timeout := d.Timeout.Duration
 	if timeout <= 0 {
 		timeout = policy.DefaultDrillTimeout
@@ -150,19 +165,23 @@ func (r *Runner) Run(ctx context.Context, d *policy.Drill, destination string) (
 
 	run.Finished = r.now()
 	run.Status = upkeep.DrillPassed
-	if failure != nil {
+	switch {
+	case failure != nil && ctx.Err() != nil:
+		run.Status, run.Reason = upkeep.DrillInterrupted, "interrupted: Upkeep stopped during the drill ("+failure.Error()+")"
+		failure = &Failure{Phase: failure.Phase, Reason: run.Reason}
+	case failure != nil:
 		run.Status, run.Reason = upkeep.DrillFailed, failure.Error()
 	}
 	// The outcome is recorded even when ctx was cancelled (shutdown): the run did end.
 	if err := r.Store.FinishDrillRun(context.WithoutCancel(ctx), run); err != nil {
-		return run, fmt.Errorf("drill %s: recording the outcome: %w", d.Name, err)
+		return fmt.Errorf("drill %s: recording the outcome: %w", d.Name, err)
 	}
 	if failure != nil {
-		log.Warn("drill failed", "reason", run.Reason)
-		return run, failure
+		log.Warn("drill "+string(run.Status), "reason", run.Reason)
+		return failure
 	}
 	log.Info("drill passed", "rto", run.RTO, "rpo", run.RPO)
-	return run, nil
+	return nil
 }
 
 // pickDestination is the drill's destination, or the backup's destination after the one of the

@@ -201,9 +201,16 @@ func TestFilesDrillDestinationGone(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := f.runner.Run(t.Context(), filesDrill(filepath.Join(t.TempDir(), "target")), "")
-	wantFailure(t, err, "fetch", `backup destination "onsite": the destination holds no repository`)
+	wantFailure(t, err, "fetch", `backup destination "onsite": repository not found at `+repoDir+` (was it deleted? the directory does not exist)`)
 	if _, err := os.Stat(repoDir); !os.IsNotExist(err) {
 		t.Errorf("the drill created something at the destination: %v", err)
+	}
+	// A directory that holds something else than the repository.
+	writeFile(t, filepath.Join(repoDir, "README"), "moved elsewhere")
+	_, err = f.runner.Run(t.Context(), filesDrill(filepath.Join(t.TempDir(), "target")), "")
+	wantFailure(t, err, "fetch", `backup destination "onsite": repository not found at `+repoDir+` (was it deleted?)`)
+	if entries, _ := os.ReadDir(repoDir); len(entries) != 1 {
+		t.Errorf("the drill wrote to the destination: %v", entries)
 	}
 }
 

@@ -76,8 +76,12 @@ func addRoutes(mux *http.ServeMux, cfg Config) {
 		api.Handle("GET /api/v1/notifications", handleNotifications(cfg.Incidents))
 	}
 	if cfg.DrillHistory != nil {
-		api.Handle("GET /api/v1/drills", handleDrills(cfg.Runtime, cfg.DrillHistory))
+		api.Handle("GET /api/v1/drills", handleDrills(cfg))
 		api.Handle("GET /api/v1/drills/{name}/runs", handleDrillRuns(cfg.Runtime, cfg.DrillHistory))
+		api.Handle("GET /api/v1/drills/{name}/runs/{id}", handleDrillRun(cfg.Runtime, cfg.DrillHistory))
+		if cfg.Drills != nil {
+			api.Handle("POST /api/v1/drills/{name}/run", handleStartDrill(cfg.Drills))
+		}
 	}
 	if cfg.Backups != nil {
 		api.Handle("GET /api/v1/backups", handleBackups(cfg))

@@ -50,6 +50,9 @@ type Config struct {
 	// Backups serves the backups API with BackupHistory (the stored runs); nil: no backups API.
 	Backups       Backups
 	BackupHistory BackupHistory
+	// Drills runs the drills (POST /api/v1/drills/{name}/run) and says which are running; nil:
+	// drills cannot be started through the API.
+	Drills Drills
 	// DrillHistory serves the drills API (the policy's drills and their stored runs); nil: none.
 	DrillHistory DrillHistory
 	// StatusPage serves the status page, its feeds, badges and /api/v2; nil: none of them.

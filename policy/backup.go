@@ -329,15 +329,22 @@ func (d *decoder) addBackupMonitors(p *Policy) {
 				fmt.Sprintf("every backup is also a monitor of its name; rename the backup or the monitor at line %d", d.posAt(fmt.Sprintf("monitors[%d].name", j)).line))
 			continue
 		}
-		p.Monitors = append(p.Monitors, Monitor{
-			Name:       b.Name,
-			Service:    b.Service,
-			DownAfter:  Confirmation{Count: 1},
-			UpAfter:    Confirmation{Count: 1},
-			IncidentOn: "down",
-			Every:      Duration{time.Minute},
-			Timeout:    Duration{10 * time.Second},
-			Backup:     &BackupMonitor{Backup: b.Name},
-		})
+		m := jobMonitor(b.Name, b.Service)
+		m.Backup = &BackupMonitor{Backup: b.Name}
+		p.Monitors = append(p.Monitors, m)
+	}
+}
+
+// jobMonitor is the monitor the loader adds for a backup or drill: down at the first failure, up
+// at the first success, an incident when down.
+func jobMonitor(name, service string) Monitor {
+	return Monitor{
+		Name:       name,
+		Service:    service,
+		DownAfter:  Confirmation{Count: 1},
+		UpAfter:    Confirmation{Count: 1},
+		IncidentOn: "down",
+		Every:      Duration{time.Minute},
+		Timeout:    Duration{10 * time.Second},
 	}
 }

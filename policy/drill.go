@@ -31,7 +31,13 @@ type Drill struct {
 	FreshnessSQL string   `yaml:"freshness_sql" jsonschema:"description=Database targets: a query on the restored database returning the newest business timestamp (e.g. select max(created_at) from orders); the RPO is measured from it instead of from the snapshot time."`
 	Keep         bool     `yaml:"keep" jsonschema:"description=Leave the restored target in place after the drill (a warm standby until the next drill wipes it). Default: false."`
 	Timeout      Duration `yaml:"timeout" jsonschema:"default=1h,description=How long a drill may take; a drill still going then is cancelled and failed."`
+	Grace        Duration `yaml:"grace" jsonschema:"default=1h,description=Scheduled drills: how late a run may start before it counts as missed (the drill's monitor goes down)."`
+	// CatchUp is a pointer so that an explicit false is not replaced by the default (true).
+	CatchUp *bool `yaml:"catch_up" jsonschema:"description=Scheduled drills: run at startup when a scheduled run was missed while Upkeep was not running (the miss is recorded). Default: true."`
 }
+
+// CatchUpEnabled reports whether a drill missed while Upkeep was down runs at startup.
+func (d *Drill) CatchUpEnabled() bool { return d.CatchUp == nil || *d.CatchUp }
 
 // DrillSnapshot says which snapshot a drill restores: the latest (zero Before), or the newest
 // taken at least Before earlier than the drill's start.
@@ -260,6 +266,10 @@ func (d *decoder) checkDrills(p *Policy) {
 		if tpath := path + ".timeout"; !d.hasProblem(tpath) && dr.Timeout.Duration < time.Second {
 			d.add(d.posAt(tpath), tpath, "the timeout is too short", `at least "1s", e.g. "1h"`)
 		}
+		if grace, ok := d.writtenDuration(path+".grace", dr.Grace); ok && grace < minHeartbeatGrace {
+			gp := path + ".grace"
+			d.add(d.posAt(gp), gp, fmt.Sprintf("grace %s is too short", d.show(gp, dr.Grace.String())), `at least "1s"; e.g. "1h"`)
+		}
 	}
 }
 
@@ -397,5 +407,43 @@ func (d *decoder) checkVerifySteps(dr *Drill, path string) {
 				d.add(d.posAt(kpath+".expect_status"), kpath+".expect_status", fmt.Sprintf("%d is not an HTTP status", h.ExpectStatus), "e.g. 200")
 			}
 		}
+	}
+}
+
+// DrillMonitor marks a monitor that stands for a restore drill: its state follows the drill's
+// runs (and its missed schedules).
+type DrillMonitor struct {
+	Drill string // the drill's name (the same as the monitor's)
+}
+
+// addDrillMonitors adds a monitor of kind drill for every drill, belonging to the service of the
+// drill's backup, and reports a drill whose name a monitor (or a backup) already has.
+func (d *decoder) addDrillMonitors(p *Policy) {
+	monitors := make(map[string]int, len(p.Monitors))
+	for i, m := range p.Monitors {
+		monitors[m.Name] = i
+	}
+	services := make(map[string]string, len(p.Backups))
+	for _, b := range p.Backups {
+		services[b.Name] = b.Service
+	}
+	for i, dr := range p.Drills {
+		if dr.Name == "" {
+			continue
+		}
+		if j, dup := monitors[dr.Name]; dup {
+			path := fmt.Sprintf("drills[%d].name", i)
+			other := fmt.Sprintf("the monitor at line %d", d.posAt(fmt.Sprintf("monitors[%d].name", j)).line)
+			if p.Monitors[j].Backup != nil {
+				other = "the backup " + quote(p.Monitors[j].Name)
+			}
+			d.add(d.posAt(path), path, fmt.Sprintf("drill %s has the name of a monitor or backup", d.show(path, dr.Name)),
+				"every drill is also a monitor of its name; rename the drill or "+other)
+			continue
+		}
+		monitors[dr.Name] = len(p.Monitors)
+		m := jobMonitor(dr.Name, services[dr.Backup])
+		m.Drill = &DrillMonitor{Drill: dr.Name}
+		p.Monitors = append(p.Monitors, m)
 	}
 }

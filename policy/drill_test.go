@@ -25,7 +25,7 @@ func TestDrillValid(t *testing.T) {
     snapshot: "-1h"
     into: {postgres: {dsn: "postgres://localhost/postgres", database: app_drill, scratch: true}}
     verify: [{sql: "select count(*) > 0 from orders"}, {command: "true"}]
-  - name: tree
+  - name: tree-drill
     backup: tree
     into: {path: {dir: /srv/drill, wipe: true}}
     verify:
@@ -91,6 +91,9 @@ func TestDrillInvalid(t *testing.T) {
 		{"empty step", `{name: d, backup: lite, into: {sqlite: {path: /y}}, verify: [{}]}`, `drills[0].verify[0]: the verify step has no check`},
 		{"zero sample", `{name: d, backup: tree, into: {path: {dir: /x, wipe: true}}, verify: [{files: {sample: 0%}}]}`, `drills[0].verify[0].files.sample: the sample is empty`},
 		{"freshness on files", `{name: d, backup: tree, freshness_sql: "select now()", into: {path: {dir: /x, wipe: true}}}`, `drills[0].freshness_sql: freshness_sql needs a database target`},
+		{"grace", `{name: d, backup: lite, schedule: "@daily", grace: 0s, into: {sqlite: {path: /y}}}`, `drills[0].grace: grace "0s" is too short`},
+		{"name of a backup", `{name: lite, backup: lite, into: {sqlite: {path: /y}}}`,
+			`drills[0].name: drill "lite" has the name of a monitor or backup (every drill is also a monitor of its name; rename the drill or the backup "lite")`},
 		{"http url", `{name: d, backup: lite, into: {sqlite: {path: /y}}, verify: [{http: {start: ./app, check_url: "localhost:80"}}]}`,
 			`drills[0].verify[0].http.check_url: "localhost:80" is not an http or https URL`},
 	} {
@@ -134,5 +137,33 @@ func TestDrillDestinationOfBackup(t *testing.T) {
 	_, err := Parse("d.yaml", []byte(doc), nil)
 	if err == nil || !strings.Contains(err.Error(), `d.yaml:8:40: drills[0].destination: backup "db" is not written to destination "offsite" (one of: onsite)`) {
 		t.Errorf("got %v", err)
+	}
+}
+
+// TestDrillMonitor: every drill is a monitor of kind drill, of its backup's service, with the
+// defaults of grace (1h) and catch_up (true).
+func TestDrillMonitor(t *testing.T) {
+	p, err := Parse("d.yaml", []byte(drillPrelude+"  - {name: d, backup: db, schedule: \"@daily\", into: {postgres: {dsn: \"postgres://x/\", database: s, scratch: true}}}\n"+
+		"  - {name: e, backup: db, grace: 10m, catch_up: false, into: {postgres: {dsn: \"postgres://x/\", database: s, scratch: true}}}\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []Monitor
+	for _, m := range p.Monitors {
+		if m.Drill != nil {
+			got = append(got, m)
+		}
+	}
+	if len(got) != 2 || got[0].Name != "d" || got[0].Kind() != KindDrill || got[0].Service != "app" || !got[0].Passive() || got[0].Drill.Drill != "d" {
+		t.Fatalf("drill monitors: %+v", got)
+	}
+	if d := p.Drills[0]; d.Grace.Duration != time.Hour || !d.CatchUpEnabled() {
+		t.Errorf("defaults: grace %s, catch_up %v", d.Grace, d.CatchUpEnabled())
+	}
+	if e := p.Drills[1]; e.Grace.Duration != 10*time.Minute || e.CatchUpEnabled() {
+		t.Errorf("set: grace %s, catch_up %v", e.Grace, e.CatchUpEnabled())
+	}
+	if s := p.Summary(); !strings.Contains(s, "2 drills") || strings.Contains(s, "monitor") {
+		t.Errorf("summary counts the drill monitors as written monitors: %s", s)
 	}
 }

@@ -34,6 +34,9 @@ type Monitor struct {
 	// Backup is set on the monitor the loader adds for every backup (kind backup); it is never
 	// written in the file.
 	Backup *BackupMonitor `yaml:"-" json:"-"`
+	// Drill is set on the monitor the loader adds for every restore drill (kind drill); it is
+	// never written in the file.
+	Drill *DrillMonitor `yaml:"-" json:"-"`
 }
 
 // Monitor kinds, as Kind returns them.
@@ -47,6 +50,7 @@ const (
 	KindMySQL     = "mysql"
 	KindHeartbeat = "heartbeat"
 	KindBackup    = "backup" // added by the loader for every backup, never written
+	KindDrill     = "drill"  // added by the loader for every restore drill, never written
 )
 
 // kindSettings is implemented by each kind's settings, which check themselves.
@@ -78,6 +82,7 @@ func (m *Monitor) kinds() []monitorKind {
 	add(KindMySQL, m.MySQL == nil, m.MySQL)
 	add(KindHeartbeat, m.Heartbeat == nil, m.Heartbeat)
 	add(KindBackup, m.Backup == nil, nil)
+	add(KindDrill, m.Drill == nil, nil)
 	return out
 }
 
@@ -90,7 +95,7 @@ func (m *Monitor) Kind() string {
 }
 
 // Passive reports whether the monitor waits for pings instead of running a check.
-func (m *Monitor) Passive() bool { return m.Heartbeat != nil || m.Backup != nil }
+func (m *Monitor) Passive() bool { return m.Heartbeat != nil || m.Backup != nil || m.Drill != nil }
 
 var allKinds = []string{KindHTTP, KindTCP, KindDNS, KindTLS, KindPing, KindPostgres, KindMySQL, KindHeartbeat}
 

@@ -112,7 +112,13 @@ func (p *Policy) Summary() string {
 			parts = append(parts, count(n, one, many))
 		}
 	}
-	add(len(p.Monitors)-len(p.Backups), "monitor", "monitors") // every backup is a monitor too
+	written := 0 // every backup and drill is a monitor too
+	for _, m := range p.Monitors {
+		if m.Backup == nil && m.Drill == nil {
+			written++
+		}
+	}
+	add(written, "monitor", "monitors")
 	add(len(p.Channels), "channel", "channels")
 	add(len(p.Escalations), "escalation", "escalations")
 	add(len(p.Maintenance), "maintenance window", "maintenance windows")

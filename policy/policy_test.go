@@ -797,7 +797,7 @@ func TestTypesAreTagged(t *testing.T) {
 		}
 		for i := range typ.NumField() {
 			f := typ.Field(i)
-			if typ == reflect.TypeFor[Policy]() && (f.Name == "File" || f.Name == "Source") || typ == reflect.TypeFor[Monitor]() && f.Name == "Backup" {
+			if typ == reflect.TypeFor[Policy]() && (f.Name == "File" || f.Name == "Source") || typ == reflect.TypeFor[Monitor]() && (f.Name == "Backup" || f.Name == "Drill") {
 				if f.Tag.Get("yaml") != "-" {
 					t.Errorf("Policy.%s must be tagged yaml:\"-\"", f.Name)
 				}

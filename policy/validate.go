@@ -175,6 +175,7 @@ func (d *decoder) check(p *Policy) {
 	d.checkBackups(p.Backups)
 	d.addBackupMonitors(p)
 	d.checkDrills(p)
+	d.addDrillMonitors(p)
 }
 
 // hasProblem reports whether a problem has been found at path already.

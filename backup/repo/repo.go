@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/kopia/kopia/repo"
@@ -85,6 +86,10 @@ type Options struct {
 	StateDir string
 	// NoCache reads every byte from the destination (restore drills), using no local cache.
 	NoCache bool
+	// NoCreate never creates anything at the destination (restore drills): a destination that
+	// holds no repository (an emptied S3 prefix, a deleted bucket or directory) gives an error
+	// matching ErrNoRepository instead of a new, empty repository.
+	NoCreate bool
 	// ExclusiveMaintenance promises that no other process writes to this repository while
 	// Maintenance runs, so maintenance may delete unreferenced data at once. Without it kopia's
 	// safety margins apply: space of forgotten snapshots is freed by maintenance runs at least a
@@ -100,7 +105,34 @@ var (
 	ErrUnreachable = errors.New("destination unreachable")
 	// ErrNotFound: no snapshot or entry by that name.
 	ErrNotFound = errors.New("not found")
+	// ErrNoRepository: the destination holds no repository (Options.NoCreate).
+	ErrNoRepository = errors.New("repository not found")
 )
+
+// Where names the place of d's repository: a directory, s3://bucket/prefix or
+// sftp://user@host:port/path. It holds no credentials.
+func (d Destination) Where() string {
+	switch {
+	case d.S3 != nil:
+		return "s3://" + d.S3.Bucket + "/" + d.S3.Prefix
+	case d.SFTP != nil:
+		port := d.SFTP.Port
+		if port == 0 {
+			port = 22
+		}
+		where := fmt.Sprintf("sftp://%s@%s:%d", d.SFTP.User, d.SFTP.Host, port)
+		if !strings.HasPrefix(d.SFTP.Path, "/") {
+			where += "/~/" // relative to the login directory
+		}
+		return where + d.SFTP.Path
+	}
+	return d.Path
+}
+
+// noRepository is the error of a destination that holds no repository.
+func noRepository(d Destination) error {
+	return fmt.Errorf("%w at %s (was it deleted?)", ErrNoRepository, d.Where())
+}
 
 // Repo is an open repository. Its methods may be called concurrently.
 type Repo struct {
@@ -160,8 +192,11 @@ func Open(ctx context.Context, d Destination, o Options) (*Repo, error) {
 		return fail("securing the state directory", err)
 	}
 
-	st, err := newStorage(ctx, d)
+	st, err := newStorage(ctx, d, !o.NoCreate)
 	if err != nil {
+		if o.NoCreate && errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("backup destination %q: %w", name, noRepository(d))
+		}
 		return fail("connecting", err)
 	}
 	defer st.Close(ctx) //nolint:errcheck // the repository opens its own storage from the connection file
@@ -171,6 +206,9 @@ func Open(ctx context.Context, d Destination, o Options) (*Repo, error) {
 		if err := connect(ctx, d, st, config, o); err != nil {
 			if errors.Is(err, repo.ErrInvalidPassword) {
 				return fail("opening the repository", ErrWrongPassword)
+			}
+			if errors.Is(err, ErrNoRepository) {
+				return nil, fmt.Errorf("backup destination %q: %w", name, err)
 			}
 			return fail("opening the repository", err)
 		}
@@ -241,6 +279,9 @@ func connect(ctx context.Context, d Destination, st blob.Storage, config string,
 	}
 	copts.CachingOptions = cachingOptions(o)
 	err := repo.Connect(ctx, config, st, o.Password, copts)
+	if o.NoCreate && errors.Is(err, repo.ErrRepositoryNotInitialized) {
+		return noRepository(d) // an emptied prefix or a deleted bucket or directory
+	}
 	if !errors.Is(err, repo.ErrRepositoryNotInitialized) {
 		return err
 	}

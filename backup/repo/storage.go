@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,6 +17,10 @@ import (
 	"github.com/kopia/kopia/repo/blob/filesystem"
 	"github.com/kopia/kopia/repo/blob/s3"
 	"github.com/kopia/kopia/repo/blob/sftp"
+	"github.com/kopia/kopia/repo/format"
+	pkgsftp "github.com/pkg/sftp"
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
 )
 
 // dialTimeout bounds the reachability probe made before handing a network destination to kopia,
@@ -24,8 +30,9 @@ const dialTimeout = 10 * time.Second
 func days(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }
 
 // newStorage returns kopia's blob storage for d. Errors match ErrUnreachable when the
-// destination cannot be reached.
-func newStorage(ctx context.Context, d Destination) (blob.Storage, error) {
+// destination cannot be reached. Without create, a directory destination (path or SFTP) is not
+// created when missing.
+func newStorage(ctx context.Context, d Destination, create bool) (blob.Storage, error) {
 	kinds := 0
 	if d.Path != "" {
 		kinds++
@@ -41,20 +48,26 @@ func newStorage(ctx context.Context, d Destination) (blob.Storage, error) {
 	}
 	switch {
 	case d.Path != "":
-		return pathStorage(ctx, d.Path)
+		return pathStorage(ctx, d.Path, create)
 	case d.S3 != nil:
 		return s3Storage(ctx, d.S3)
 	default:
-		return sftpStorage(ctx, d.SFTP)
+		return sftpStorage(ctx, d.SFTP, create)
 	}
 }
 
-func pathStorage(ctx context.Context, path string) (blob.Storage, error) {
+func pathStorage(ctx context.Context, path string, create bool) (blob.Storage, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
 	}
-	st, err := filesystem.New(ctx, &filesystem.Options{Path: abs}, true)
+	if !create {
+		// Opening kopia's storage writes its sharding file: look for the repository first.
+		if _, err := os.Stat(filepath.Join(abs, format.KopiaRepositoryBlobID+".f")); err != nil {
+			return nil, fmt.Errorf("directory %s: %w", abs, err)
+		}
+	}
+	st, err := filesystem.New(ctx, &filesystem.Options{Path: abs}, create)
 	if err != nil {
 		return nil, fmt.Errorf("directory %s: %w: %w", abs, ErrUnreachable, err)
 	}
@@ -116,7 +129,7 @@ func s3Endpoint(e string) (hostport string, noTLS bool, err error) {
 	return "", false, fmt.Errorf("s3: endpoint %q: scheme must be http or https", e)
 }
 
-func sftpStorage(ctx context.Context, c *SFTP) (blob.Storage, error) {
+func sftpStorage(ctx context.Context, c *SFTP, create bool) (blob.Storage, error) {
 	if c.Host == "" || c.User == "" || c.Path == "" {
 		return nil, errors.New("sftp: host, user and path are required")
 	}
@@ -138,7 +151,14 @@ func sftpStorage(ctx context.Context, c *SFTP) (blob.Storage, error) {
 		Keyfile:        c.KeyFile,
 		KnownHostsFile: c.KnownHostsFile,
 	}
-	st, err := sftp.New(ctx, opts, true)
+	if !create {
+		// Opening kopia's storage writes its sharding file (creating the directory): look for the
+		// repository first.
+		if err := sftpHasRepository(ctx, c, port); err != nil {
+			return nil, fmt.Errorf("sftp %s@%s:%s: %w", c.User, net.JoinHostPort(c.Host, strconv.Itoa(port)), c.Path, err)
+		}
+	}
+	st, err := sftp.New(ctx, opts, create)
 	if err != nil {
 		return nil, fmt.Errorf("sftp %s@%s:%s: %w: %w", c.User, net.JoinHostPort(c.Host, strconv.Itoa(port)), c.Path, ErrUnreachable, sftpError(err))
 	}
@@ -174,4 +194,43 @@ func probe(ctx context.Context, host, defaultPort string) error {
 		return err
 	}
 	return conn.Close()
+}
+
+// sftpHasRepository checks that the directory of c holds a repository's format blob; an error
+// matching os.ErrNotExist says that it does not.
+func sftpHasRepository(ctx context.Context, c *SFTP, port int) error {
+	key, err := os.ReadFile(c.KeyFile)
+	if err != nil {
+		return err
+	}
+	signer, err := ssh.ParsePrivateKey(key)
+	if err != nil {
+		return fmt.Errorf("key file %s: %w", c.KeyFile, err)
+	}
+	hostKeys, err := knownhosts.New(c.KnownHostsFile)
+	if err != nil {
+		return err
+	}
+	var d net.Dialer
+	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
+	defer cancel()
+	addr := net.JoinHostPort(c.Host, strconv.Itoa(port))
+	nc, err := d.DialContext(dctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrUnreachable, err)
+	}
+	conn, chans, reqs, err := ssh.NewClientConn(nc, addr, &ssh.ClientConfig{User: c.User, Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)}, HostKeyCallback: hostKeys, Timeout: dialTimeout})
+	if err != nil {
+		nc.Close()
+		return fmt.Errorf("%w: %w", ErrUnreachable, err)
+	}
+	client := ssh.NewClient(conn, chans, reqs)
+	defer client.Close()
+	sc, err := pkgsftp.NewClient(client)
+	if err != nil {
+		return err
+	}
+	defer sc.Close()
+	_, err = sc.Stat(path.Join(c.Path, format.KopiaRepositoryBlobID+".f"))
+	return err
 }

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -47,11 +46,7 @@ backups:
 	}
 	<-s.wait()
 	// The hook's shell is in a process group of its own and outlives the server; end it.
-	if pid, err := os.ReadFile(filepath.Join(dir, "hook.pid")); err == nil {
-		if n, err := strconv.Atoi(strings.TrimSpace(string(pid))); err == nil {
-			_ = syscall.Kill(-n, syscall.SIGKILL)
-		}
-	}
+	killShell(filepath.Join(dir, "hook.pid"))
 
 	s = startServe(t, dir, env)
 	run := backupRunJSON(t, s, token, "files", id)

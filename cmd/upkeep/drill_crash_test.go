@@ -5,9 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -64,12 +62,7 @@ func TestKill9DuringDrill(t *testing.T) {
 	}
 	_ = cmd.Wait()
 	// The check's shell may outlive the killed process; end it.
-	if pid, err := os.ReadFile(filepath.Join(dir, "verify.pid")); err == nil {
-		if n, err := strconv.Atoi(strings.TrimSpace(string(pid))); err == nil {
-			_ = syscall.Kill(-n, syscall.SIGKILL)
-			_ = syscall.Kill(n, syscall.SIGKILL)
-		}
-	}
+	killShell(filepath.Join(dir, "verify.pid"))
 	writeFile(t, filepath.Join(restored, "stray.txt"), "left behind")
 
 	token := createTokenFor(t, data)

@@ -11,8 +11,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -162,6 +164,19 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool)
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// killShell kills the shell whose pid is in pidFile, and its process group: a hook or check started
+// by a killed Upkeep outlives it.
+func killShell(pidFile string) {
+	pid, err := os.ReadFile(pidFile)
+	if err != nil {
+		return
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(string(pid))); err == nil {
+		_ = syscall.Kill(-n, syscall.SIGKILL)
+		_ = syscall.Kill(n, syscall.SIGKILL)
 	}
 }
 

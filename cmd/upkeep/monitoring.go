@@ -12,6 +12,7 @@ import (
 
 	"github.com/upkeep-dev/upkeep/backup"
 	"github.com/upkeep-dev/upkeep/check"
+	"github.com/upkeep-dev/upkeep/drill"
 	"github.com/upkeep-dev/upkeep/engine"
 	"github.com/upkeep-dev/upkeep/heartbeat"
 	"github.com/upkeep-dev/upkeep/incident"
@@ -31,6 +32,7 @@ type monitorFactory struct {
 	publicURL  atomic.Pointer[string]
 	heartbeats *heartbeat.Service
 	backups    *backup.Service
+	drills     *drill.Service
 }
 
 func (f *monitorFactory) Checker(m policy.Monitor) (engine.Checker, error) {
@@ -49,15 +51,19 @@ func (f *monitorFactory) Evaluator(m policy.Monitor) (engine.Evaluator, error) {
 	if m.Backup != nil {
 		return f.backups.Evaluator(m)
 	}
+	if m.Drill != nil {
+		return f.drills.Evaluator(m)
+	}
 	return f.heartbeats.Evaluator(m)
 }
 
-// monitoring is the running monitoring: the engine and the heartbeat and backup services that
-// feed it.
+// monitoring is the running monitoring: the engine and the heartbeat, backup and drill services
+// that feed it.
 type monitoring struct {
 	engine     *engine.Engine
 	heartbeats *heartbeat.Service
 	backups    *backup.Service
+	drills     *drill.Service
 	factory    *monitorFactory
 	// incidents follows the engine's transitions; delivery sends their notifications through
 	// the channels of the policy in force (senders, rebuilt on every apply).
@@ -90,7 +96,8 @@ func newMonitoring(db *sqlite.DB, dataDir string, logger *slog.Logger, reg prome
 	})
 	f.heartbeats = heartbeat.New(db, eng, logger.With("component", "heartbeat"), time.Now)
 	f.backups = newBackups(db, dataDir, eng, logger)
-	m := &monitoring{engine: eng, heartbeats: f.heartbeats, backups: f.backups, factory: f}
+	f.drills = newDrills(db, dataDir, eng, logger)
+	m := &monitoring{engine: eng, heartbeats: f.heartbeats, backups: f.backups, drills: f.drills, factory: f}
 	m.incidents = incident.NewManager(incident.Config{Store: db, Logger: logger.With("component", "incidents"), Registerer: reg})
 	m.delivery = incident.NewDelivery(m.incidents, incident.DeliveryConfig{
 		Senders: func(channel string) (incident.Sender, bool) {
@@ -129,8 +136,8 @@ func newMonitoring(db *sqlite.DB, dataDir string, logger *slog.Logger, reg prome
 	return m
 }
 
-// apply puts the monitors of p into effect: heartbeats (their uuids and slugs) and backup jobs
-// first, then the engine, which builds a check or an evaluator for every monitor.
+// apply puts the monitors of p into effect: heartbeats (their uuids and slugs), backup jobs and
+// drills first, then the engine, which builds a check or an evaluator for every monitor.
 func (m *monitoring) apply(ctx context.Context, p *policy.Policy) error {
 	u := p.Server.PublicURL
 	m.factory.publicURL.Store(&u)
@@ -139,6 +146,9 @@ func (m *monitoring) apply(ctx context.Context, p *policy.Policy) error {
 	}
 	if err := m.backups.Apply(ctx, p); err != nil {
 		return fmt.Errorf("backups: %w", err)
+	}
+	if err := m.drills.Apply(ctx, p); err != nil {
+		return fmt.Errorf("drills: %w", err)
 	}
 	senders, err := channelSenders(p)
 	if err != nil {

@@ -103,12 +103,6 @@ func serve(ctx context.Context, e *env, g *globalFlags, listenFlag string, watch
 	if err := mon.apply(ctx, pol); err != nil {
 		return err
 	}
-	// A drill run still "running" was cut short by a crash: the next run wipes its target.
-	if n, err := db.MarkInterruptedDrillRuns(ctx, time.Now()); err != nil {
-		return fmt.Errorf("recording interrupted drill runs: %w", err)
-	} else if n > 0 {
-		logger.Warn("drill runs interrupted by a crash recorded", "runs", n)
-	}
 	rt := newReloader(logger, src, load, mon.apply, pol)
 	handler := httpapi.New(httpapi.Config{
 		Logger:        logger,
@@ -123,6 +117,7 @@ func serve(ctx context.Context, e *env, g *globalFlags, listenFlag string, watch
 		Backups:       mon.backups,
 		// The backups API reads the runs from the store.
 		BackupHistory: db,
+		Drills:        mon.drills,
 		DrillHistory:  db,
 		Reports:       db,
 		Metrics:       reg,
@@ -140,6 +135,11 @@ func serve(ctx context.Context, e *env, g *globalFlags, listenFlag string, watch
 	// Backups are ready before the first request: runs a crash left running are recorded as
 	// interrupted, and the API can start runs.
 	if err := mon.backups.Prepare(runCtx); err != nil {
+		return err
+	}
+	// Drills likewise: a run still "running" was cut short by a crash (the next run wipes its
+	// target), missed slots are recorded and caught up.
+	if err := mon.drills.Prepare(runCtx); err != nil {
 		return err
 	}
 	// If the engine stops by itself (its store failed), the whole server stops: serving a
@@ -179,6 +179,14 @@ func serve(ctx context.Context, e *env, g *globalFlags, listenFlag string, watch
 		}
 	}()
 	defer func() { cancel(); <-backupsDone }()
+	drillsDone := make(chan struct{})
+	go func() {
+		defer close(drillsDone)
+		if err := mon.drills.Run(runCtx); err != nil {
+			logger.Error("drills stopped", "err", err)
+		}
+	}()
+	defer func() { cancel(); <-drillsDone }()
 	if watch {
 		loop, err := rt.watch()
 		if err != nil {

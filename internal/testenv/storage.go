@@ -228,3 +228,17 @@ func S3ObjectsLocked(ctx context.Context, b S3Bucket) (int, error) {
 	}
 	return n, nil
 }
+
+// Exists reports whether the test's directory (Path) exists on the server.
+func (s SFTPServer) Exists() (bool, error) {
+	client, closeFn, err := s.dial()
+	if err != nil {
+		return false, err
+	}
+	defer closeFn()
+	_, err = client.Stat(s.Path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	return err == nil, err
+}

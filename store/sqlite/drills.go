@@ -1,6 +1,6 @@
 package sqlite
 
-// Restore drill runs (migration 0008), for package drill.
+// Restore drill runs (migrations 0008 and 0009), for package drill.
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 const DrillInterrupted = "interrupted: Upkeep stopped during the drill"
 
 const drillColumns = `id, drill, backup, destination, status, reason, snapshot, snapshot_at, started_at, finished_at,
-	fetch_ms, restore_ms, verify_ms, rto_ms, rpo_ms, max_rto_ms, max_rpo_ms, files, bytes, steps`
+	fetch_ms, restore_ms, verify_ms, rto_ms, rpo_ms, max_rto_ms, max_rpo_ms, files, bytes, steps, trigger, scheduled_at`
 
 func ms(d time.Duration) int64 { return d.Milliseconds() }
 
@@ -29,15 +29,15 @@ func fromMS(v int64) time.Duration { return time.Duration(v) * time.Millisecond 
 
 func scanDrillRun(s scanner) (upkeep.DrillRun, error) {
 	var r upkeep.DrillRun
-	var status, steps string
-	var snapAt, finished, rto, rpo sql.NullInt64
+	var status, steps, trigger string
+	var snapAt, finished, rto, rpo, scheduled sql.NullInt64
 	var started, fetch, restore, verify, maxRTO, maxRPO int64
 	err := s.Scan(&r.ID, &r.Drill, &r.Backup, &r.Destination, &status, &r.Reason, &r.SnapshotID, &snapAt, &started, &finished,
-		&fetch, &restore, &verify, &rto, &rpo, &maxRTO, &maxRPO, &r.Files, &r.Bytes, &steps)
+		&fetch, &restore, &verify, &rto, &rpo, &maxRTO, &maxRPO, &r.Files, &r.Bytes, &steps, &trigger, &scheduled)
 	if err != nil {
 		return r, err
 	}
-	r.Status = upkeep.DrillStatus(status)
+	r.Status, r.Trigger, r.Scheduled = upkeep.DrillStatus(status), upkeep.BackupTrigger(trigger), fromNullMillis(scheduled)
 	r.SnapshotTime, r.Started, r.Finished = fromNullMillis(snapAt), fromMillis(started), fromNullMillis(finished)
 	r.Fetch, r.Restore, r.Verify = fromMS(fetch), fromMS(restore), fromMS(verify)
 	r.RTO, r.RPO, r.MaxRTO, r.MaxRPO = fromMS(rto.Int64), fromMS(rpo.Int64), fromMS(maxRTO), fromMS(maxRPO)
@@ -47,12 +47,15 @@ func scanDrillRun(s scanner) (upkeep.DrillRun, error) {
 	return r, nil
 }
 
-// StartDrillRun stores a run that has started (status running) and sets its ID.
+// StartDrillRun stores a run that has started (status running) and sets its ID (and its
+// Trigger to cli when not set).
 func (db *DB) StartDrillRun(ctx context.Context, r *upkeep.DrillRun) error {
+	r.Trigger = drillTrigger(r.Trigger)
 	var id int64
 	err := db.Write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.Exec(`INSERT INTO drill_runs (drill, backup, destination, status, started_at, max_rto_ms, max_rpo_ms)
-			VALUES (?, ?, ?, 'running', ?, ?, ?)`, r.Drill, r.Backup, r.Destination, millis(r.Started), ms(r.MaxRTO), ms(r.MaxRPO))
+		res, err := tx.Exec(`INSERT INTO drill_runs (drill, backup, destination, status, started_at, max_rto_ms, max_rpo_ms, trigger, scheduled_at)
+			VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?)`, r.Drill, r.Backup, r.Destination, millis(r.Started), ms(r.MaxRTO), ms(r.MaxRPO),
+			string(r.Trigger), nullMillis(r.Scheduled))
 		if err != nil {
 			return err
 		}
@@ -148,10 +151,67 @@ func (db *DB) DrillRun(ctx context.Context, id int64) (upkeep.DrillRun, error) {
 	return r, nil
 }
 
+// drillTrigger is t, or cli when not set (the runs of upkeep drill run without a server).
+func drillTrigger(t upkeep.BackupTrigger) upkeep.BackupTrigger {
+	if t == "" {
+		return upkeep.TriggerCLI
+	}
+	return t
+}
+
+// RecordMissedDrill stores a scheduled drill that did not run (status missed): Started is the
+// slot, Finished when the miss was noticed, Reason why. It sets r.ID.
+func (db *DB) RecordMissedDrill(ctx context.Context, r *upkeep.DrillRun) error {
+	var id int64
+	err := db.Write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.Exec(`INSERT INTO drill_runs (drill, backup, destination, status, reason, started_at, finished_at, max_rto_ms, max_rpo_ms, trigger, scheduled_at)
+			VALUES (?, ?, ?, 'missed', ?, ?, ?, ?, ?, 'schedule', ?)`, r.Drill, r.Backup, r.Destination, r.Reason, millis(r.Started), millis(r.Finished),
+			ms(r.MaxRTO), ms(r.MaxRPO), millis(r.Scheduled))
+		if err != nil {
+			return err
+		}
+		id, err = res.LastInsertId()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("record missed drill %s: %w", r.Drill, err)
+	}
+	r.ID = id
+	return nil
+}
+
+// LastDrillRuns returns, per drill, its newest run (missed slots included) and its newest run
+// that was not a missed slot.
+func (db *DB) LastDrillRuns(ctx context.Context) (last, lastRun map[string]upkeep.DrillRun, err error) {
+	read := func(where string) (map[string]upkeep.DrillRun, error) {
+		rows, err := db.readDB.QueryContext(ctx, `SELECT `+drillColumns+` FROM drill_runs WHERE id IN (SELECT max(id) FROM drill_runs `+where+` GROUP BY drill)`)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		out := map[string]upkeep.DrillRun{}
+		for rows.Next() {
+			r, err := scanDrillRun(rows)
+			if err != nil {
+				return nil, err
+			}
+			out[r.Drill] = r
+		}
+		return out, rows.Err()
+	}
+	if last, err = read(""); err == nil {
+		lastRun, err = read("WHERE status != 'missed'")
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("last drill runs: %w", err)
+	}
+	return last, lastRun, nil
+}
+
 // LastDrillDestination is the destination of the drill's newest run, "" when it has none.
 func (db *DB) LastDrillDestination(ctx context.Context, drill string) (string, error) {
 	var dest string
-	err := db.readDB.QueryRowContext(ctx, `SELECT destination FROM drill_runs WHERE drill = ? ORDER BY id DESC LIMIT 1`, drill).Scan(&dest)
+	err := db.readDB.QueryRowContext(ctx, `SELECT destination FROM drill_runs WHERE drill = ? AND status != 'missed' ORDER BY id DESC LIMIT 1`, drill).Scan(&dest)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}

@@ -90,3 +90,45 @@ func TestDrillRunsBetween(t *testing.T) {
 		t.Errorf("oldest first: %+v %v", runs, err)
 	}
 }
+
+// TestMissedDrillRuns: a missed slot is stored with its slot and reason; LastDrillRuns gives the
+// newest row and the newest real run of each drill; the destination rotation ignores misses.
+func TestMissedDrillRuns(t *testing.T) {
+	db := openTestDB(t)
+	ctx := t.Context()
+	t0 := time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC)
+	run := upkeep.DrillRun{Drill: "d", Backup: "b", Destination: "onsite", Started: t0, Trigger: upkeep.TriggerSchedule, Scheduled: t0}
+	if err := db.StartDrillRun(ctx, &run); err != nil {
+		t.Fatal(err)
+	}
+	run.Status, run.Finished = upkeep.DrillPassed, t0.Add(time.Minute)
+	if err := db.FinishDrillRun(ctx, &run); err != nil {
+		t.Fatal(err)
+	}
+	missed := upkeep.DrillRun{Drill: "d", Backup: "b", Started: t0.Add(24 * time.Hour), Scheduled: t0.Add(24 * time.Hour),
+		Finished: t0.Add(50 * time.Hour), Reason: "Upkeep was not running"}
+	if err := db.RecordMissedDrill(ctx, &missed); err != nil || missed.ID == 0 {
+		t.Fatalf("missed: %v %d", err, missed.ID)
+	}
+	other := upkeep.DrillRun{Drill: "e", Backup: "b", Destination: "second", Started: t0}
+	if err := db.StartDrillRun(ctx, &other); err != nil {
+		t.Fatal(err)
+	}
+	last, lastRun, err := db.LastDrillRuns(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := last["d"]; m.ID != missed.ID || m.Status != upkeep.DrillMissed || m.Trigger != upkeep.TriggerSchedule || !m.Scheduled.Equal(missed.Scheduled) ||
+		!m.Finished.Equal(missed.Finished) || m.Reason != missed.Reason {
+		t.Errorf("last of d = %+v", m)
+	}
+	if r := lastRun["d"]; r.ID != run.ID || r.Status != upkeep.DrillPassed || r.Trigger != upkeep.TriggerSchedule || !r.Scheduled.Equal(t0) {
+		t.Errorf("last run of d = %+v", r)
+	}
+	if e := last["e"]; e.ID != other.ID || e.Trigger != upkeep.TriggerCLI || !e.Scheduled.IsZero() || len(last) != 2 || len(lastRun) != 2 {
+		t.Errorf("last = %+v", last)
+	}
+	if dest, err := db.LastDrillDestination(ctx, "d"); err != nil || dest != "onsite" {
+		t.Errorf("destination of the newest real run: %q %v", dest, err)
+	}
+}
