@@ -155,6 +155,8 @@ type DrillSummary struct {
 	Failed      int `json:"failed"`
 	Interrupted int `json:"interrupted"`
 	Running     int `json:"running"`
+	// Missed counts the scheduled slots the server recorded as missed (not in Runs).
+	Missed int `json:"missed"`
 	// RTO and RPO are the trends of the measured values (null when no run measured them);
 	// the breaches count the runs over the drill's max_rto and max_rpo.
 	RTO         *Trend            `json:"rto"`
@@ -385,7 +387,7 @@ func backupSummary(ctx context.Context, src ContinuitySource, b *policy.Backup, 
 func drillMeasured(r upkeep.DrillRun) bool { return r.Status == upkeep.DrillPassed || r.RTO > 0 }
 
 func drillSummary(d policy.Drill, runs []upkeep.DrillRun, loc *time.Location) DrillSummary {
-	s := DrillSummary{Drill: d.Name, Backup: d.Backup, Schedule: d.Schedule, Runs: len(runs), List: []DrillRunSummary{}}
+	s := DrillSummary{Drill: d.Name, Backup: d.Backup, Schedule: d.Schedule, List: []DrillRunSummary{}}
 	maxRTO, maxRPO := d.MaxRTO.Duration, d.MaxRPO.Duration
 	if maxRTO > 0 {
 		v := Duration(maxRTO)
@@ -397,7 +399,13 @@ func drillSummary(d policy.Drill, runs []upkeep.DrillRun, loc *time.Location) Dr
 	}
 	var rtos, rpos []time.Duration
 	for _, r := range runs {
+		if r.Status == upkeep.DrillMissed {
+			s.Missed++
+		} else {
+			s.Runs++
+		}
 		switch r.Status {
+		case upkeep.DrillMissed:
 		case upkeep.DrillPassed:
 			s.Passed++
 		case upkeep.DrillFailed:

@@ -173,6 +173,9 @@ func simulatedMonth(t *testing.T) (*sqlite.DB, map[string]int64) {
 	drill(oct(15, 7, 0), upkeep.DrillFailed, 20*time.Minute, time.Hour, "recovery took 20m0s, more than max_rto 15m")
 	drill(oct(22, 7, 0), upkeep.DrillFailed, 0, 0, "verify: the query returned false")
 	drill(oct(29, 7, 0), upkeep.DrillPassed, 11*time.Minute, 62*time.Minute, "")
+	// A slot the server recorded as missed (it was down): listed and counted apart, not a run.
+	missed := upkeep.DrillRun{Drill: "restore-db", Backup: "app-db", Started: oct(25, 7, 0), Scheduled: oct(25, 7, 0), Finished: oct(26, 9, 0), Reason: "Upkeep was not running"}
+	must(db.RecordMissedDrill(ctx, &missed))
 	return db, incidents
 }
 
@@ -286,7 +289,7 @@ func TestContinuitySimulatedMonth(t *testing.T) {
 		t.Fatalf("drills = %+v", api.Drills)
 	}
 	d := api.Drills[0]
-	if d.Runs != 5 || d.Passed != 3 || d.Failed != 2 || d.Interrupted != 0 || len(d.List) != 5 || *d.MaxRTO != Duration(15*time.Minute) || *d.MaxRPO != h(26) {
+	if d.Runs != 5 || d.Missed != 1 || d.Running != 0 || d.Passed != 3 || d.Failed != 2 || d.Interrupted != 0 || len(d.List) != 6 || *d.MaxRTO != Duration(15*time.Minute) || *d.MaxRPO != h(26) {
 		t.Errorf("drill = %+v", d)
 	}
 	m := func(x float64) Duration { return Duration(time.Duration(x * float64(time.Minute))) }
