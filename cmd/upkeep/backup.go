@@ -243,9 +243,9 @@ func backupRunHere(ctx context.Context, e *env, asJSON bool, p *policy.Policy, j
 	if err := svc.Apply(ctx, p); err != nil {
 		return err
 	}
-	pr := newProgressPrinter(e.stdout)
-	if asJSON {
-		pr = nil
+	var pr *progressPrinter
+	if !asJSON {
+		pr = newProgressPrinter(e.stdout, previousSizes(ctx, db, job))
 	}
 	run, err := svc.RunNow(ctx, job, upkeep.TriggerCLI, pr.event)
 	if err != nil {
@@ -332,15 +332,18 @@ func backupRunThroughAPI(ctx context.Context, e *env, g *globalFlags, api *apiFl
 	}
 }
 
-// progressPrinter prints a run's events as plain lines, at most one progress line per
-// destination and second.
+// progressPrinter shows a run's events: a progress bar per destination on a terminal, plain
+// lines otherwise (at most one progress line per destination and second).
 type progressPrinter struct {
-	w    io.Writer
-	last map[string]time.Time
+	m *meter
+	// previous holds each destination's bytes read by the job's last successful run: the
+	// estimate of a run's size when kopia has none (database dumps and other streams).
+	previous map[string]int64
+	start    map[string]time.Time
 }
 
-func newProgressPrinter(w io.Writer) *progressPrinter {
-	return &progressPrinter{w: w, last: map[string]time.Time{}}
+func newProgressPrinter(w io.Writer, previous map[string]int64) *progressPrinter {
+	return &progressPrinter{m: newMeter(w), previous: previous, start: map[string]time.Time{}}
 }
 
 func (p *progressPrinter) event(ev backup.Event) {
@@ -349,18 +352,41 @@ func (p *progressPrinter) event(ev backup.Event) {
 	}
 	switch ev.Kind {
 	case "start", "hook":
-		fmt.Fprintln(p.w, ev.Message)
+		p.m.println(ev.Message)
 	case "destination":
-		fmt.Fprintf(p.w, "  %s: writing\n", ev.Destination)
+		p.start[ev.Destination] = p.m.now()
+		p.m.println(fmt.Sprintf("  %s: writing", ev.Destination))
 	case "progress":
-		if now := time.Now(); now.Sub(p.last[ev.Destination]) >= time.Second {
-			p.last[ev.Destination] = now
-			fmt.Fprintf(p.w, "  %s: %d files, %s\n", ev.Destination, ev.Progress.Files, bytesText(ev.Progress.Bytes))
+		s := progressState{Label: "  " + ev.Destination, Files: ev.Progress.Files, Bytes: ev.Progress.Bytes,
+			Total: ev.Progress.BytesTotal, Elapsed: p.m.now().Sub(p.start[ev.Destination])}
+		if s.Total <= 0 && p.previous[ev.Destination] > 0 {
+			s.Total, s.Estimated = p.previous[ev.Destination], true
 		}
+		p.m.show(s, fmt.Sprintf("  %s: %d files, %s", ev.Destination, ev.Progress.Files, bytesText(ev.Progress.Bytes)))
 	case "destination done":
 		r := ev.Result
-		fmt.Fprintln(p.w, "  "+destinationLine(r.Destination, string(r.Status), r.Snapshot, r.Files, r.BytesRead, r.BytesAdded, r.Error))
+		p.m.println("  " + destinationLine(r.Destination, string(r.Status), r.Snapshot, r.Files, r.BytesRead, r.BytesAdded, r.Error))
+	case "done":
+		p.m.clear()
 	}
+}
+
+// previousSizes returns the bytes read at each destination by job's newest run that succeeded
+// there, looking back a few runs.
+func previousSizes(ctx context.Context, db *sqlite.DB, job string) map[string]int64 {
+	out := map[string]int64{}
+	runs, err := db.BackupRuns(ctx, job, 0, 10)
+	if err != nil {
+		return out // no estimate is no reason not to back up
+	}
+	for _, r := range runs {
+		for _, d := range r.Destinations {
+			if _, seen := out[d.Destination]; !seen && d.Status == upkeep.BackupSucceeded {
+				out[d.Destination] = d.BytesRead
+			}
+		}
+	}
+	return out
 }
 
 func destinationLine(dest, status, snapshot string, files, read, added int64, errText string) string {

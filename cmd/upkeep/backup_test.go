@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -238,5 +239,47 @@ backups:
 	var items string
 	if err := open(dstDSN).QueryRow("SELECT group_concat(item ORDER BY id) FROM orders").Scan(&items); err != nil || items != "one,two,three" {
 		t.Errorf("restored orders %q %v", items, err)
+	}
+}
+
+// TestProgressNotATerminal: with stdout a file (not a terminal), upkeep backup run and upkeep
+// restore print plain progress lines, without the terminal's control characters; restore --json
+// prints one object.
+func TestProgressNotATerminal(t *testing.T) {
+	dir := t.TempDir()
+	backupPolicy(t, dir)
+	env := map[string]string{"BACKUP_PASSWORD": "correct horse", "UPKEEP_POLICY": filepath.Join(dir, "upkeep.yaml"), "UPKEEP_DATA": filepath.Join(dir, "data")}
+	runToFile := func(args ...string) (int, string) {
+		t.Helper()
+		f, err := os.Create(filepath.Join(t.TempDir(), "stdout"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		var stderr strings.Builder
+		lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+		err = run(context.Background(), args, lookup, strings.NewReader(""), f, &stderr)
+		out, rerr := os.ReadFile(f.Name())
+		if rerr != nil {
+			t.Fatal(rerr)
+		}
+		if strings.ContainsAny(string(out), "\r\x1b") {
+			t.Errorf("%v: control characters in output that is not a terminal: %q", args, out)
+		}
+		return exitCode(err, &stderr), string(out) + stderr.String()
+	}
+	code, out := runToFile("backup", "run", "files")
+	if code != 0 || !regexp.MustCompile(`\n  onsite: writing\n(  onsite: \d files, [0-9.]+ k?B\n)+  onsite: snapshot `).MatchString(out) {
+		t.Fatalf("backup run: %d\n%s", code, out)
+	}
+	code, out = runToFile("restore", "files", "--to", filepath.Join(dir, "restored"))
+	if code != 0 || !regexp.MustCompile(`\n(  \d files, [0-9.]+ k?B of 5.0 kB\n)+restored 2 files, 5.0 kB in `).MatchString(out) {
+		t.Fatalf("restore: %d\n%s", code, out)
+	}
+	code, out = runToFile("restore", "files", "--json", "--destination", "second", "--to", filepath.Join(dir, "restored-json"))
+	var got restoreOutcome
+	if err := json.Unmarshal([]byte(out), &got); code != 0 || err != nil || got.Job != "files" || got.Destination != "second" ||
+		got.Files != 2 || got.Bytes != 5005 || got.Snapshot == "" || got.Seconds <= 0 {
+		t.Fatalf("restore --json: %d %v\n%s", code, err, out)
 	}
 }
