@@ -26,6 +26,8 @@ type Backups interface {
 type BackupHistory interface {
 	BackupRuns(ctx context.Context, job string, before int64, limit int) ([]upkeep.BackupRun, error)
 	BackupRun(ctx context.Context, id int64) (upkeep.BackupRun, error)
+	// BackupVerifications returns the job's newest verifications, newest first.
+	BackupVerifications(ctx context.Context, job string, limit int) ([]upkeep.BackupVerification, error)
 }
 
 type backupJSON struct {
@@ -131,6 +133,29 @@ func handleBackupRun(b Backups, hist BackupHistory) http.Handler {
 		default:
 			writeJSON(w, http.StatusOK, run)
 		}
+	})
+}
+
+func handleBackupVerifications(b Backups, hist BackupHistory) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		job, ok := findBackup(w, r, b)
+		if !ok {
+			return
+		}
+		limit, err := intParam(r, "limit", 50, 1, 1000)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		list, err := hist.BackupVerifications(r.Context(), job, limit)
+		if err != nil {
+			writeError(w, http.StatusServiceUnavailable, "reading backup verifications failed")
+			return
+		}
+		if list == nil {
+			list = []upkeep.BackupVerification{}
+		}
+		writeJSON(w, http.StatusOK, list)
 	})
 }
 

@@ -107,7 +107,21 @@ backups: [{name: app-db, service: api, sqlite: {path: /db}, schedule: "0 6 * * *
 	if err := json.Unmarshal([]byte(body), &runs); code != 200 || err != nil || len(runs) != 1 || runs[0]["status"] != "failed" {
 		t.Errorf("runs: %d %s", code, body)
 	}
+	// A verification fails the same way, and its record is in the job's verifications.
+	if _, err := svc.Verify(ctx, "app-db", "", 0.25, upkeep.TriggerCLI); err != nil {
+		t.Fatal(err)
+	}
+	code, body = send(t, "GET", u+"/api/v1/backups/app-db/verifications", secret, "")
+	var verifications []map[string]any
+	if err := json.Unmarshal([]byte(body), &verifications); code != 200 || err != nil || len(verifications) != 1 {
+		t.Fatalf("verifications: %d %s", code, body)
+	}
+	if v := verifications[0]; v["destination"] != "onsite" || v["status"] != "failed" || v["trigger"] != "cli" || v["read_data"] != 0.25 ||
+		v["error"] != "disk on fire" || v["end"] == nil {
+		t.Errorf("verification %v", v)
+	}
 	for _, c := range []struct{ method, path, token string }{
+		{"GET", "/api/v1/backups/nope/verifications", secret},
 		{"GET", "/api/v1/backups/nope/runs", secret},
 		{"POST", "/api/v1/backups/nope/run", secret},
 		{"GET", "/api/v1/backups/app-db/runs/99", secret},

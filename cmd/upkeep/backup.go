@@ -73,6 +73,8 @@ Exit status: 0 when the run succeeded, 2 when it was partial (some destinations 
 	var (
 		verifyDest string
 		readData   string
+		history    bool
+		verifyJSON bool
 	)
 	verify := &cobra.Command{
 		Use:   "verify JOB",
@@ -80,16 +82,28 @@ Exit status: 0 when the run succeeded, 2 when it was partial (some destinations 
 		Long: `Check the repository of each destination of the backup JOB (or only --destination): every
 snapshot's directories and files must be intact and their data present; --read-data also reads back,
 decrypts and checks that share of the files (e.g. 10%), which finds altered bytes. Every byte is read
-from the destination (no local cache). Works with or without "upkeep serve" running.
+from the destination (no local cache). Works with or without "upkeep serve" running. Each
+destination's verification is recorded in the data directory.
+
+--history lists the recorded verifications of JOB instead (by this command and by the policy's
+verify schedule), newest first; with --json as JSON (GET /api/v1/backups/JOB/verifications).
 
 Exit status: 0 when every repository checked is intact, 1 otherwise.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if history {
+				return backupVerifyHistory(cmd.Context(), e, g, args[0], verifyJSON)
+			}
+			if verifyJSON {
+				return errors.New("--json goes with --history")
+			}
 			return backupVerify(cmd.Context(), e, g, args[0], verifyDest, readData)
 		},
 	}
 	verify.Flags().StringVar(&verifyDest, "destination", "", "only this destination")
 	verify.Flags().StringVar(&readData, "read-data", "0%", "share of the content to read back, e.g. 10%")
+	verify.Flags().BoolVar(&history, "history", false, "list the recorded verifications instead of verifying")
+	verify.Flags().BoolVar(&verifyJSON, "json", false, "with --history: print JSON")
 	cmd.AddCommand(run, list, verify)
 	return cmd
 }
@@ -103,46 +117,98 @@ func backupVerify(ctx context.Context, e *env, g *globalFlags, job, only, readDa
 	if err != nil {
 		return err
 	}
-	dests := b.To
-	if only != "" {
-		if !slices.Contains(b.To, only) {
-			return fmt.Errorf("backup %q does not write to a destination named %q (it writes to %s)", job, only, strings.Join(b.To, ", "))
-		}
-		dests = []string{only}
+	if only != "" && !slices.Contains(b.To, only) {
+		return fmt.Errorf("backup %q does not write to a destination named %q (it writes to %s)", job, only, strings.Join(b.To, ", "))
 	}
-	w := backup.Wiring{DataDir: p.Server.DataDir}
-	damaged := 0
-	for _, d := range dests {
-		start := time.Now()
-		r, err := w.OpenRepo(ctx, d, p.Destinations[d], true)
-		if err != nil {
-			damaged++
-			fmt.Fprintf(e.stdout, "%s: FAILED: %v\n", d, err)
-			continue
+	dir := p.Server.DataDir
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("creating data directory: %w", err)
+	}
+	// Without a server, hold the data directory (as upkeep backup run does), so that a
+	// verification left running by a crash can be told from one in progress. With a server the
+	// verification is recorded all the same.
+	unlock, err := lockDataDir(dir)
+	var inUse dataDirInUseError
+	held := err == nil
+	switch {
+	case held:
+		defer unlock()
+	case !errors.As(err, &inUse):
+		return err
+	}
+	db, err := sqlite.Open(ctx, dir, slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		return fmt.Errorf("opening the store: %w", err)
+	}
+	defer db.Close()
+	svc := newBackups(db, dir, nil, slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelError})))
+	if err := svc.Apply(ctx, p); err != nil {
+		return err
+	}
+	if held {
+		if err := svc.Recover(ctx); err != nil {
+			return err
 		}
-		rep, err := r.Verify(ctx, pct.Fraction())
-		_ = r.Close(context.WithoutCancel(ctx))
-		if err != nil {
+	}
+	results, err := svc.Verify(ctx, job, only, pct.Fraction(), upkeep.TriggerCLI)
+	if err != nil {
+		return err
+	}
+	damaged := 0
+	for _, r := range results {
+		if r.Err != nil {
 			damaged++
-			fmt.Fprintf(e.stdout, "%s: FAILED: %v\n", d, err)
-			for _, problem := range rep.Errors {
+			fmt.Fprintf(e.stdout, "%s: FAILED: %v\n", r.Destination, r.Err)
+			for _, problem := range r.Report.Errors {
 				fmt.Fprintf(e.stdout, "  %s\n", problem)
 			}
 			continue
 		}
-		if rep.Snapshots == 0 {
-			// Open creates a repository where there is none: an emptied destination looks new.
-			damaged++
-			fmt.Fprintf(e.stdout, "%s: FAILED: the repository holds no snapshots (was the destination emptied?)\n", d)
-			continue
-		}
 		fmt.Fprintf(e.stdout, "%s: intact: %d snapshots, %d objects checked, %d files (%s) read back, in %s\n",
-			d, rep.Snapshots, rep.Objects, rep.ReadFiles, bytesText(rep.ReadBytes), time.Since(start).Round(time.Millisecond))
+			r.Destination, r.Report.Snapshots, r.Report.Objects, r.Report.ReadFiles, bytesText(r.Report.ReadBytes), r.Took.Round(time.Millisecond))
 	}
 	if damaged > 0 {
 		return exitError{exitBackupFailed}
 	}
 	return nil
+}
+
+// backupVerifyHistory prints the recorded verifications of job.
+func backupVerifyHistory(ctx context.Context, e *env, g *globalFlags, job string, asJSON bool) error {
+	p, _, err := loadBackup(e, g, job)
+	if err != nil {
+		return err
+	}
+	db, err := sqlite.Open(ctx, p.Server.DataDir, slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		return fmt.Errorf("opening the store: %w", err)
+	}
+	defer db.Close()
+	list, err := db.BackupVerifications(ctx, job, 100)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		if list == nil {
+			list = []upkeep.BackupVerification{}
+		}
+		return json.NewEncoder(e.stdout).Encode(list)
+	}
+	if len(list) == 0 {
+		_, err := fmt.Fprintf(e.stdout, "backup %s has not been verified yet\n", job)
+		return err
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTARTED\tDESTINATION\tTRIGGER\tSTATUS\tREAD DATA\tSNAPSHOTS\tOBJECTS\tREAD BACK\tTOOK\tERROR")
+	for _, v := range list {
+		took := "-"
+		if !v.End.IsZero() {
+			took = roundDur(v.End.Sub(v.Start))
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%g%%\t%d\t%d\t%s\t%s\t%s\n", v.ID, v.Start.Local().Format("2006-01-02 15:04:05"), v.Destination,
+			v.Trigger, strings.ToUpper(string(v.Status)), v.ReadData*100, v.Snapshots, v.Objects, bytesText(v.ReadBytes), took, truncate(v.Error, 60))
+	}
+	return tw.Flush()
 }
 
 // backupRow is a backup as GET /api/v1/backups shows it.
@@ -234,12 +300,13 @@ func backupRunHere(ctx context.Context, e *env, asJSON bool, p *policy.Policy, j
 		return fmt.Errorf("opening the store: %w", err)
 	}
 	defer db.Close()
-	// This process holds the data directory: a run still "running" was cut short by a crash.
-	if _, err := db.InterruptBackupRuns(ctx, time.Now()); err != nil {
-		return err
-	}
 	// The run's outcome is printed; the service logs only what goes wrong beyond it.
 	svc := newBackups(db, p.Server.DataDir, nil, slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelError})))
+	// This process holds the data directory: a run or verification still "running" was cut
+	// short by a crash.
+	if err := svc.Recover(ctx); err != nil {
+		return err
+	}
 	if err := svc.Apply(ctx, p); err != nil {
 		return err
 	}

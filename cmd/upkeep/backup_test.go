@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
@@ -95,6 +96,27 @@ func TestBackupRunWithoutServer(t *testing.T) {
 	}
 	if code, out, _ := runCLI(t, env, "backup", "verify", "files", "--destination", "second"); code != 1 || !strings.Contains(out, "second: FAILED: ") || !strings.Contains(out, "wrong repository password") {
 		t.Errorf("verify with a wrong password: %d %s", code, out)
+	}
+	// Every verification is recorded: the two intact ones at 100%, then the failed one, newest first.
+	code, out, errOut = runCLI(t, env, "backup", "verify", "files", "--history", "--json")
+	var hist []struct {
+		Destination, Trigger, Status, Error string
+		ReadData                            float64 `json:"read_data"`
+		Snapshots                           int
+		End                                 *time.Time
+	}
+	if err := json.Unmarshal([]byte(out), &hist); code != 0 || err != nil || len(hist) != 3 {
+		t.Fatalf("verify --history --json: %d %v\n%s\n%s", code, err, out, errOut)
+	}
+	if h := hist[0]; h.Destination != "second" || h.Status != "failed" || h.Trigger != "cli" || !strings.Contains(h.Error, "wrong repository password") || h.End == nil {
+		t.Errorf("newest verification %+v", h)
+	}
+	if h := hist[2]; h.Destination != "onsite" || h.Status != "intact" || h.ReadData != 1 || h.Snapshots != 1 {
+		t.Errorf("first verification %+v", h)
+	}
+	code, out, _ = runCLI(t, env, "backup", "verify", "files", "--history")
+	if code != 0 || strings.Count(out, "\n") != 4 || !strings.Contains(out, "FAILED") || strings.Count(out, "INTACT") != 2 {
+		t.Errorf("verify --history: %d\n%s", code, out)
 	}
 	if code, _, errOut := runCLI(t, env, "backup", "run", "nope"); code != 1 || !strings.Contains(errOut, `has no backup named "nope"`) {
 		t.Errorf("unknown job: %d %s", code, errOut)
