@@ -123,6 +123,26 @@ func testFilesRoundTrip(t *testing.T, d repo.Destination) {
 	}
 	testtree.Compare(t, src, dst)
 
+	// The manifest records every file and link with the size, mode and mtime of the source.
+	manifest, err := r2.Manifest(ctx, snap.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := r2.Entries(ctx, snap.ID)
+	if err != nil || len(names) != len(manifest) || len(manifest) != 10 {
+		t.Fatalf("manifest of %d entries, entries %v (%v); want 10 (6 files, 4 links)", len(manifest), names, err)
+	}
+	for i, e := range manifest {
+		fi, err := os.Lstat(filepath.Join(src, filepath.FromSlash(e.Name)))
+		if err != nil || names[i] != e.Name {
+			t.Errorf("manifest entry %q: %v (entry %q)", e.Name, err, names[i])
+			continue
+		}
+		if e.Mode != fi.Mode() || fi.Mode().IsRegular() && (e.Size != fi.Size() || !e.ModTime.Equal(fi.ModTime())) {
+			t.Errorf("manifest %s: %v %d bytes %v; source %v %d bytes %v", e.Name, e.Mode, e.Size, e.ModTime, fi.Mode(), fi.Size(), fi.ModTime())
+		}
+	}
+
 	// The same destination with another password: refused, clearly.
 	_, err = repo.Open(ctx, d, repo.Options{Password: "not the password", StateDir: t.TempDir()})
 	if !errors.Is(err, repo.ErrWrongPassword) || !strings.Contains(err.Error(), d.Name) {
