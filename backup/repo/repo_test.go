@@ -3,7 +3,6 @@ package repo_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -62,31 +61,6 @@ func open(t *testing.T, d repo.Destination, o repo.Options) *repo.Repo {
 		}
 	})
 	return r
-}
-
-func randomBytes(t *testing.T, n int) []byte {
-	t.Helper()
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func writeFile(t *testing.T, path string, data []byte, mode os.FileMode, mtime time.Time) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, data, mode); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(path, mode); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chtimes(path, mtime, mtime); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // testFilesRoundTrip snapshots a tree to d and restores it.
@@ -156,7 +130,7 @@ func testStreamsRoundTrip(t *testing.T, d repo.Destination) {
 	r := open(t, d, repo.Options{})
 	contents := map[string][]byte{
 		"globals.sql":        []byte("CREATE ROLE app;\n"),
-		"databases/app.dump": randomBytes(t, 5<<20),
+		"databases/app.dump": testtree.RandomBytes(t, 5<<20),
 		"databases/log.dump": bytes.Repeat([]byte("row\n"), 100000),
 	}
 	var streams []repo.Stream
@@ -280,7 +254,7 @@ func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 func TestDedup(t *testing.T) {
 	ctx := t.Context()
 	src := t.TempDir()
-	writeFile(t, filepath.Join(src, "big.bin"), randomBytes(t, 8<<20), 0o644, time.Now())
+	testtree.WriteFile(t, filepath.Join(src, "big.bin"), testtree.RandomBytes(t, 8<<20), 0o644, time.Now())
 	r := open(t, pathDest(t), repo.Options{})
 	first, err := r.SnapshotFiles(ctx, "job", repo.FilesSpec{Paths: []string{src}}, nil, nil)
 	if err != nil {
@@ -335,7 +309,7 @@ func TestForgetAndMaintenanceFreeSpace(t *testing.T) {
 	r := open(t, d, repo.Options{ExclusiveMaintenance: true})
 	var ids []string
 	for i := range 3 {
-		data := randomBytes(t, 6<<20)
+		data := testtree.RandomBytes(t, 6<<20)
 		s, err := r.SnapshotStreams(ctx, "job", []repo.Stream{{Name: "dump", Open: func(context.Context) (io.ReadCloser, error) {
 			return io.NopCloser(bytes.NewReader(data)), nil
 		}}}, map[string]string{"i": fmt.Sprint(i)}, nil)
@@ -425,7 +399,7 @@ func testVerifyFindsFlippedByte(t *testing.T, prefix, what string) {
 	ctx := t.Context()
 	d := pathDest(t)
 	r := open(t, d, repo.Options{})
-	data := randomBytes(t, 2<<20)
+	data := testtree.RandomBytes(t, 2<<20)
 	snap, err := r.SnapshotStreams(ctx, "db", []repo.Stream{{Name: "databases/app.dump", Open: func(context.Context) (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(data)), nil
 	}}}, nil, nil)
@@ -475,10 +449,10 @@ func TestSeveralPathsAndExclude(t *testing.T) {
 	ctx := t.Context()
 	base := t.TempDir()
 	now := time.Now()
-	writeFile(t, filepath.Join(base, "etc", "app.conf"), []byte("a=1"), 0o644, now)
-	writeFile(t, filepath.Join(base, "srv", "www", "index.html"), []byte("<p>"), 0o644, now)
-	writeFile(t, filepath.Join(base, "srv", "www", "cache", "x.tmp"), []byte("tmp"), 0o644, now)
-	writeFile(t, filepath.Join(base, "srv", "www", "y.tmp"), []byte("tmp"), 0o644, now)
+	testtree.WriteFile(t, filepath.Join(base, "etc", "app.conf"), []byte("a=1"), 0o644, now)
+	testtree.WriteFile(t, filepath.Join(base, "srv", "www", "index.html"), []byte("<p>"), 0o644, now)
+	testtree.WriteFile(t, filepath.Join(base, "srv", "www", "cache", "x.tmp"), []byte("tmp"), 0o644, now)
+	testtree.WriteFile(t, filepath.Join(base, "srv", "www", "y.tmp"), []byte("tmp"), 0o644, now)
 	r := open(t, pathDest(t), repo.Options{})
 	snap, err := r.SnapshotFiles(ctx, "job", repo.FilesSpec{
 		Paths:   []string{filepath.Join(base, "etc"), filepath.Join(base, "srv", "www")},
@@ -537,9 +511,9 @@ func TestSingleFilePaths(t *testing.T) {
 			ctx := t.Context()
 			base := t.TempDir()
 			now := time.Now()
-			writeFile(t, filepath.Join(base, "etc", "app.conf"), []byte("a=1"), 0o644, now)
-			writeFile(t, filepath.Join(base, "etc", "other.conf"), []byte("not backed up"), 0o644, now)
-			writeFile(t, filepath.Join(base, "srv", "www", "index.html"), []byte("<p>"), 0o644, now)
+			testtree.WriteFile(t, filepath.Join(base, "etc", "app.conf"), []byte("a=1"), 0o644, now)
+			testtree.WriteFile(t, filepath.Join(base, "etc", "other.conf"), []byte("not backed up"), 0o644, now)
+			testtree.WriteFile(t, filepath.Join(base, "srv", "www", "index.html"), []byte("<p>"), 0o644, now)
 			var paths []string
 			for _, p := range tc.paths {
 				paths = append(paths, filepath.Join(base, p))
@@ -551,8 +525,8 @@ func TestSingleFilePaths(t *testing.T) {
 			)
 			for i := range 2 { // the second run builds on the first, with a changed file
 				if i == 1 {
-					writeFile(t, filepath.Join(base, "etc", "app.conf"), []byte("a=2"), 0o644, now.Add(time.Minute))
-					writeFile(t, filepath.Join(base, "srv", "www", "index.html"), []byte("<p>changed"), 0o644, now.Add(time.Minute))
+					testtree.WriteFile(t, filepath.Join(base, "etc", "app.conf"), []byte("a=2"), 0o644, now.Add(time.Minute))
+					testtree.WriteFile(t, filepath.Join(base, "srv", "www", "index.html"), []byte("<p>changed"), 0o644, now.Add(time.Minute))
 				}
 				r = open(t, dest, repo.Options{StateDir: state}) // as each run of upkeep backup run does
 				var err error

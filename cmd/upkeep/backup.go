@@ -136,9 +136,9 @@ func backupVerify(ctx context.Context, e *env, g *globalFlags, job, only, readDa
 	case !errors.As(err, &inUse):
 		return err
 	}
-	db, err := sqlite.Open(ctx, dir, slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	db, err := openStoreForCommand(ctx, e, dir)
 	if err != nil {
-		return fmt.Errorf("opening the store: %w", err)
+		return err
 	}
 	defer db.Close()
 	svc := newBackups(db, dir, nil, slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelError})))
@@ -173,15 +173,25 @@ func backupVerify(ctx context.Context, e *env, g *globalFlags, job, only, readDa
 	return nil
 }
 
+// openStoreForCommand opens the store of data directory dir for a command, which logs only
+// warnings and errors (to stderr).
+func openStoreForCommand(ctx context.Context, e *env, dir string) (*sqlite.DB, error) {
+	db, err := sqlite.Open(ctx, dir, slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		return nil, fmt.Errorf("opening the store: %w", err)
+	}
+	return db, nil
+}
+
 // backupVerifyHistory prints the recorded verifications of job.
 func backupVerifyHistory(ctx context.Context, e *env, g *globalFlags, job string, asJSON bool) error {
 	p, _, err := loadBackup(e, g, job)
 	if err != nil {
 		return err
 	}
-	db, err := sqlite.Open(ctx, p.Server.DataDir, slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	db, err := openStoreForCommand(ctx, e, p.Server.DataDir)
 	if err != nil {
-		return fmt.Errorf("opening the store: %w", err)
+		return err
 	}
 	defer db.Close()
 	list, err := db.BackupVerifications(ctx, job, 100)

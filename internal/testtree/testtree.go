@@ -18,12 +18,12 @@ import (
 func Make(t testing.TB, dir string, big int) {
 	t.Helper()
 	old := time.Date(2021, 3, 4, 5, 6, 7, 0, time.UTC)
-	writeFile(t, filepath.Join(dir, "hello.txt"), []byte("hello, world\n"), 0o644, old)
-	writeFile(t, filepath.Join(dir, "empty"), nil, 0o600, old.Add(time.Hour))
-	writeFile(t, filepath.Join(dir, "bin", "tool.sh"), []byte("#!/bin/sh\necho hi\n"), 0o755, old.Add(2*time.Hour))
-	writeFile(t, filepath.Join(dir, "data", "random.bin"), randomBytes(t, big), 0o640, old.Add(3*time.Hour))
-	writeFile(t, filepath.Join(dir, "data", "text.log"), bytes.Repeat([]byte("a compressible line of log text\n"), 20000), 0o644, old.Add(4*time.Hour))
-	writeFile(t, filepath.Join(dir, "deep", "a", "b", "c", "leaf"), []byte("leaf"), 0o400, old.Add(5*time.Hour))
+	WriteFile(t, filepath.Join(dir, "hello.txt"), []byte("hello, world\n"), 0o644, old)
+	WriteFile(t, filepath.Join(dir, "empty"), nil, 0o600, old.Add(time.Hour))
+	WriteFile(t, filepath.Join(dir, "bin", "tool.sh"), []byte("#!/bin/sh\necho hi\n"), 0o755, old.Add(2*time.Hour))
+	WriteFile(t, filepath.Join(dir, "data", "random.bin"), RandomBytes(t, big), 0o640, old.Add(3*time.Hour))
+	WriteFile(t, filepath.Join(dir, "data", "text.log"), bytes.Repeat([]byte("a compressible line of log text\n"), 20000), 0o644, old.Add(4*time.Hour))
+	WriteFile(t, filepath.Join(dir, "deep", "a", "b", "c", "leaf"), []byte("leaf"), 0o400, old.Add(5*time.Hour))
 	for _, d := range []string{"empty-dir", "deep/empty"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o750); err != nil {
 			t.Fatal(err)
@@ -96,7 +96,8 @@ func Compare(t testing.TB, want, got string) {
 	})
 }
 
-func writeFile(t testing.TB, path string, data []byte, mode os.FileMode, mtime time.Time) {
+// WriteFile writes data to path (creating its directory) with mode and modification time mtime.
+func WriteFile(t testing.TB, path string, data []byte, mode os.FileMode, mtime time.Time) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
@@ -112,7 +113,8 @@ func writeFile(t testing.TB, path string, data []byte, mode os.FileMode, mtime t
 	}
 }
 
-func randomBytes(t testing.TB, n int) []byte {
+// RandomBytes returns n random bytes (incompressible, never deduplicated).
+func RandomBytes(t testing.TB, n int) []byte {
 	t.Helper()
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
