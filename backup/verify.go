@@ -25,19 +25,72 @@ var ErrNoSnapshots = errors.New("the repository holds no snapshots (was the dest
 // Verify checks the repositories of job's destinations (only one when only is set) and
 // re-reads readData (0 to 1) of their content. A damaged or unreadable repository has its error;
 // the others are checked all the same. Each destination's verification is recorded in the store
-// as it starts and ends (trigger says who asked for it), and when one fails the backup's monitor
-// goes down with the problems as the cause.
+// (trigger says who asked for it), and when one fails the backup's monitor goes down with the
+// problems as the cause.
 func (s *Service) Verify(ctx context.Context, name, only string, readData float64, trigger upkeep.BackupTrigger) ([]VerifyResult, error) {
+	pending, err := s.beginVerify(ctx, name, only, readData, trigger)
+	if err != nil {
+		return nil, err
+	}
+	return s.finishVerify(ctx, name, pending), nil
+}
+
+// StartVerify records the verifications Verify would do, returns their ids and does them in the
+// background, for as long as Run's context lives (not ctx, which only bounds the start).
+func (s *Service) StartVerify(ctx context.Context, name, only string, readData float64, trigger upkeep.BackupTrigger) ([]int64, error) {
+	s.mu.Lock()
+	base := s.runCtx
+	s.mu.Unlock()
+	if base == nil {
+		return nil, errors.New("backups are not running yet")
+	}
+	pending, err := s.beginVerify(ctx, name, only, readData, trigger)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]int64, len(pending))
+	for i, p := range pending {
+		ids[i] = p.v.ID
+	}
+	s.runs.Add(1)
+	go func() {
+		defer s.runs.Done()
+		s.finishVerify(base, name, pending)
+	}()
+	return ids, nil
+}
+
+// pendingVerify is a verification of one destination, recorded as running.
+type pendingVerify struct {
+	d destination
+	v upkeep.BackupVerification
+}
+
+// beginVerify records a running verification for each destination to verify.
+func (s *Service) beginVerify(ctx context.Context, name, only string, readData float64, trigger upkeep.BackupTrigger) ([]pendingVerify, error) {
 	dests, err := s.destinationsOf(name, only)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]VerifyResult, 0, len(dests))
+	out := make([]pendingVerify, len(dests))
+	for i, d := range dests {
+		v := upkeep.BackupVerification{Job: name, Destination: d.name, Trigger: trigger, Status: upkeep.VerifyRunning, Start: s.clock.Now(), ReadData: readData}
+		if v.ID, err = s.store.StartBackupVerification(ctx, v); err != nil {
+			return nil, err
+		}
+		out[i] = pendingVerify{d, v}
+	}
+	return out, nil
+}
+
+// finishVerify does the verifications, records their ends, and tells monitoring of a failure.
+func (s *Service) finishVerify(ctx context.Context, name string, pending []pendingVerify) []VerifyResult {
+	out := make([]VerifyResult, 0, len(pending))
 	var failed []string
-	for _, d := range dests {
-		res := s.verifyDestination(ctx, name, d, readData, trigger)
+	for _, p := range pending {
+		res := s.verifyDestination(ctx, p.d, p.v)
 		if res.Err != nil {
-			failed = append(failed, d.name+": "+res.Err.Error())
+			failed = append(failed, p.d.name+": "+res.Err.Error())
 		}
 		out = append(out, res)
 	}
@@ -45,16 +98,13 @@ func (s *Service) Verify(ctx context.Context, name, only string, readData float6
 		s.ingest.Ingest(upkeep.Result{Monitor: name, Location: upkeep.LocalLocation, Time: s.clock.Now().UTC().Truncate(time.Millisecond),
 			Outcome: upkeep.StateDown, Error: "verification failed: " + strings.Join(failed, "; ")})
 	}
-	return out, nil
+	return out
 }
 
-// verifyDestination verifies job name's repository at d and records the verification.
-func (s *Service) verifyDestination(ctx context.Context, name string, d destination, readData float64, trigger upkeep.BackupTrigger) VerifyResult {
-	v := upkeep.BackupVerification{Job: name, Destination: d.name, Trigger: trigger, Status: upkeep.VerifyRunning, Start: s.clock.Now(), ReadData: readData}
-	id, err := s.store.StartBackupVerification(ctx, v)
-	if err != nil {
-		s.log.Error("recording the start of a backup verification failed", "job", name, "destination", d.name, "err", err)
-	}
+// verifyDestination verifies the repository at d and records the end of verification v.
+func (s *Service) verifyDestination(ctx context.Context, d destination, v upkeep.BackupVerification) VerifyResult {
+	v.Start = s.clock.Now() // when this destination's turn came
+	readData := v.ReadData
 	res := VerifyResult{Destination: d.name}
 	res.Err = s.withRepo(ctx, d, func(r Repository) error {
 		var err error
@@ -64,7 +114,7 @@ func (s *Service) verifyDestination(ctx context.Context, name string, d destinat
 	if res.Err == nil && res.Report.Snapshots == 0 {
 		res.Err = ErrNoSnapshots
 	}
-	v.ID, v.End = id, s.clock.Now()
+	v.End = s.clock.Now()
 	res.Took = v.End.Sub(v.Start)
 	v.Snapshots, v.Objects, v.ReadFiles, v.ReadBytes = res.Report.Snapshots, res.Report.Objects, res.Report.ReadFiles, res.Report.ReadBytes
 	v.Status = upkeep.VerifyIntact
@@ -74,13 +124,11 @@ func (s *Service) verifyDestination(ctx context.Context, name string, d destinat
 			v.Error = "interrupted: " + v.Error
 		}
 	}
-	if id != 0 {
-		// The record of the end must survive the verification's context ending.
-		rec, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		defer cancel()
-		if err := s.store.FinishBackupVerification(rec, v); err != nil {
-			s.log.Error("recording the end of a backup verification failed", "job", name, "destination", d.name, "err", err)
-		}
+	// The record of the end must survive the verification's context ending.
+	rec, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if err := s.store.FinishBackupVerification(rec, v); err != nil {
+		s.log.Error("recording the end of a backup verification failed", "job", v.Job, "destination", d.name, "err", err)
 	}
 	return res
 }

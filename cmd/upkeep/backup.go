@@ -74,7 +74,7 @@ Exit status: 0 when the run succeeded, 2 when it was partial (some destinations 
 		verifyDest string
 		readData   string
 		history    bool
-		verifyJSON bool
+		verifyAPI  apiFlags
 	)
 	verify := &cobra.Command{
 		Use:   "verify JOB",
@@ -82,8 +82,10 @@ Exit status: 0 when the run succeeded, 2 when it was partial (some destinations 
 		Long: `Check the repository of each destination of the backup JOB (or only --destination): every
 snapshot's directories and files must be intact and their data present; --read-data also reads back,
 decrypts and checks that share of the files (e.g. 10%), which finds altered bytes. Every byte is read
-from the destination (no local cache). Works with or without "upkeep serve" running. Each
-destination's verification is recorded in the data directory.
+from the destination (no local cache). Each destination's verification is recorded in the data
+directory. With "upkeep serve" running on the data directory, the server verifies (POST
+/api/v1/backups/JOB/verify, which needs --url/--token as for upkeep status), so that a failure
+also makes the backup's monitor down; without a server, this command verifies itself.
 
 --history lists the recorded verifications of JOB instead (by this command and by the policy's
 verify schedule), newest first; with --json as JSON (GET /api/v1/backups/JOB/verifications).
@@ -92,23 +94,23 @@ Exit status: 0 when every repository checked is intact, 1 otherwise.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if history {
-				return backupVerifyHistory(cmd.Context(), e, g, args[0], verifyJSON)
+				return backupVerifyHistory(cmd.Context(), e, g, args[0], verifyAPI.json)
 			}
-			if verifyJSON {
+			if verifyAPI.json {
 				return errors.New("--json goes with --history")
 			}
-			return backupVerify(cmd.Context(), e, g, args[0], verifyDest, readData)
+			return backupVerify(cmd.Context(), e, g, &verifyAPI, args[0], verifyDest, readData)
 		},
 	}
 	verify.Flags().StringVar(&verifyDest, "destination", "", "only this destination")
 	verify.Flags().StringVar(&readData, "read-data", "0%", "share of the content to read back, e.g. 10%")
 	verify.Flags().BoolVar(&history, "history", false, "list the recorded verifications instead of verifying")
-	verify.Flags().BoolVar(&verifyJSON, "json", false, "with --history: print JSON")
+	verifyAPI.register(verify)
 	cmd.AddCommand(run, list, verify)
 	return cmd
 }
 
-func backupVerify(ctx context.Context, e *env, g *globalFlags, job, only, readData string) error {
+func backupVerify(ctx context.Context, e *env, g *globalFlags, api *apiFlags, job, only, readData string) error {
 	pct, err := policy.ParsePercent(readData)
 	if err != nil {
 		return fmt.Errorf("--read-data %q: give a percentage such as 10%%", readData)
@@ -125,15 +127,20 @@ func backupVerify(ctx context.Context, e *env, g *globalFlags, job, only, readDa
 		return fmt.Errorf("creating data directory: %w", err)
 	}
 	// Without a server, hold the data directory (as upkeep backup run does), so that a
-	// verification left running by a crash can be told from one in progress. With a server the
-	// verification is recorded all the same.
+	// verification left running by a crash can be told from one in progress.
 	unlock, err := lockDataDir(dir)
 	var inUse dataDirInUseError
 	held := err == nil
 	switch {
 	case held:
 		defer unlock()
-	case !errors.As(err, &inUse):
+	case errors.As(err, &inUse):
+		c, cerr := api.client(e, g)
+		if cerr == nil {
+			return backupVerifyThroughAPI(ctx, e, c, job, only, readData)
+		}
+		fmt.Fprintf(e.stderr, "upkeep serve holds the data directory, but its API cannot be used (%v): verifying here, recorded, without telling the backup's monitor\n", cerr)
+	default:
 		return err
 	}
 	db, err := openStoreForCommand(ctx, e, dir)
@@ -156,21 +163,92 @@ func backupVerify(ctx context.Context, e *env, g *globalFlags, job, only, readDa
 	}
 	damaged := 0
 	for _, r := range results {
+		errText := ""
 		if r.Err != nil {
 			damaged++
-			fmt.Fprintf(e.stdout, "%s: FAILED: %v\n", r.Destination, r.Err)
-			for _, problem := range r.Report.Errors {
-				fmt.Fprintf(e.stdout, "  %s\n", problem)
-			}
-			continue
+			errText = r.Err.Error()
 		}
-		fmt.Fprintf(e.stdout, "%s: intact: %d snapshots, %d objects checked, %d files (%s) read back, in %s\n",
-			r.Destination, r.Report.Snapshots, r.Report.Objects, r.Report.ReadFiles, bytesText(r.Report.ReadBytes), r.Took.Round(time.Millisecond))
+		printVerification(e.stdout, r.Destination, r.Report.Snapshots, r.Report.Objects, r.Report.ReadFiles, r.Report.ReadBytes, r.Took, errText, r.Report.Errors)
 	}
 	if damaged > 0 {
 		return exitError{exitBackupFailed}
 	}
 	return nil
+}
+
+// printVerification prints the outcome of one destination's verification: intact with what was
+// checked, or FAILED with the error and each problem found.
+func printVerification(w io.Writer, dest string, snapshots int, objects, readFiles, readBytes int64, took time.Duration, errText string, problems []string) {
+	if errText != "" {
+		fmt.Fprintf(w, "%s: FAILED: %s\n", dest, errText)
+		for _, problem := range problems {
+			fmt.Fprintf(w, "  %s\n", problem)
+		}
+		return
+	}
+	fmt.Fprintf(w, "%s: intact: %d snapshots, %d objects checked, %d files (%s) read back, in %s\n",
+		dest, snapshots, objects, readFiles, bytesText(readBytes), took.Round(time.Millisecond))
+}
+
+// verificationRow is a verification as GET /api/v1/backups/{job}/verifications shows it.
+type verificationRow struct {
+	ID          int64      `json:"id"`
+	Destination string     `json:"destination"`
+	Status      string     `json:"status"`
+	Start       time.Time  `json:"start"`
+	End         *time.Time `json:"end"`
+	Snapshots   int        `json:"snapshots"`
+	Objects     int64      `json:"objects"`
+	ReadFiles   int64      `json:"read_files"`
+	ReadBytes   int64      `json:"read_bytes"`
+	Error       string     `json:"error"`
+}
+
+// backupVerifyThroughAPI asks the server that holds the data directory to verify, and follows
+// the verifications until they end.
+func backupVerifyThroughAPI(ctx context.Context, e *env, c *apiClient, job, only, readData string) error {
+	var started struct {
+		IDs []int64 `json:"ids"`
+		URL string  `json:"url"`
+	}
+	in := map[string]string{"destination": only, "read_data": readData}
+	if err := c.post(ctx, "/api/v1/backups/"+job+"/verify", in, &started); err != nil {
+		return err
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		var rows []verificationRow
+		if err := c.get(ctx, started.URL+"?limit=1000", &rows); err != nil {
+			return err
+		}
+		var ended []verificationRow
+		for _, id := range started.IDs {
+			for _, v := range rows {
+				if v.ID == id && v.End != nil {
+					ended = append(ended, v)
+				}
+			}
+		}
+		if len(ended) == len(started.IDs) {
+			damaged := 0
+			for _, v := range ended {
+				if v.Status != string(upkeep.VerifyIntact) {
+					damaged++
+				}
+				printVerification(e.stdout, v.Destination, v.Snapshots, v.Objects, v.ReadFiles, v.ReadBytes, v.End.Sub(v.Start), v.Error, nil)
+			}
+			if damaged > 0 {
+				return exitError{exitBackupFailed}
+			}
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("stopped following the verification (it goes on in the server): %w", ctx.Err())
+		case <-tick.C:
+		}
+	}
 }
 
 // openStoreForCommand opens the store of data directory dir for a command, which logs only

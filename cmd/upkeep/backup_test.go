@@ -149,6 +149,39 @@ func TestBackupRunThroughServer(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "backup") {
 		t.Errorf("status: %d\n%s", code, out)
 	}
+
+	// upkeep backup verify asks the server, which records it; a destination found emptied fails
+	// the verification and makes the backup's monitor down.
+	code, out, errOut = runCLI(t, env, "backup", "verify", "files", "--read-data", "100%")
+	if code != 0 || !strings.Contains(out, "onsite: intact: 1 snapshots") || !strings.Contains(out, "second: intact: 1 snapshots") {
+		t.Fatalf("verify through the server: %d\n%s\n%s", code, out, errOut)
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "second")); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = runCLI(t, env, "backup", "verify", "files", "--destination", "second")
+	if code != 1 || !strings.Contains(out, "second: FAILED: ") {
+		t.Fatalf("verify of an emptied destination: %d\n%s\n%s", code, out, errOut)
+	}
+	var hist []verificationRow
+	code, out, _ = runCLI(t, env, "backup", "verify", "files", "--history", "--json")
+	if err := json.Unmarshal([]byte(out), &hist); code != 0 || err != nil || len(hist) != 3 || hist[0].Status != "failed" || hist[2].Status != "intact" {
+		t.Errorf("history: %d %v\n%s", code, err, out)
+	}
+	for {
+		code, out, errOut := runCLI(t, env, "status", "--json")
+		var mons []monitorRow
+		if err := json.Unmarshal([]byte(out), &mons); code != 0 || err != nil {
+			t.Fatalf("status: %d %v\n%s\n%s", code, err, out, errOut)
+		}
+		if m := findMonitor(mons, "files"); m != nil && m.State == "down" {
+			if m.LastResult == nil || !strings.Contains(m.LastResult.Error, "verification failed: second: ") {
+				t.Errorf("monitor down for %+v", m.LastResult)
+			}
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // TestBackupAndRestorePostgres: a PostgreSQL backup run by upkeep backup run, restored with

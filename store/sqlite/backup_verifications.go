@@ -31,12 +31,12 @@ func (db *DB) StartBackupVerification(ctx context.Context, v upkeep.BackupVerifi
 	return id, nil
 }
 
-// FinishBackupVerification stores the end of verification v.ID: status, end, what was checked
-// and the error.
+// FinishBackupVerification stores the end of verification v.ID: status, start (when it really
+// began), end, what was checked and the error.
 func (db *DB) FinishBackupVerification(ctx context.Context, v upkeep.BackupVerification) error {
 	err := db.Write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.Exec(`UPDATE backup_verifications SET status = ?, ended_at = ?, snapshots = ?, objects = ?, read_files = ?, read_bytes = ?, error = ?
-			WHERE id = ?`, string(v.Status), millis(v.End), v.Snapshots, v.Objects, v.ReadFiles, v.ReadBytes, v.Error, v.ID)
+		res, err := tx.Exec(`UPDATE backup_verifications SET status = ?, started_at = ?, ended_at = ?, snapshots = ?, objects = ?, read_files = ?, read_bytes = ?, error = ?
+			WHERE id = ?`, string(v.Status), millis(v.Start), millis(v.End), v.Snapshots, v.Objects, v.ReadFiles, v.ReadBytes, v.Error, v.ID)
 		if err != nil {
 			return err
 		}
