@@ -103,3 +103,49 @@ func (r BackupDestinationResult) MarshalJSON() ([]byte, error) {
 		Error       string       `json:"error,omitempty"`
 	}{r.Destination, r.Status, r.Snapshot, r.Start.UTC(), optionalTime(r.End), r.BytesRead, r.BytesAdded, r.Files, r.DedupRatio(), r.Forgotten, r.Error})
 }
+
+// VerifyStatus is the outcome of the verification of one destination's repository.
+type VerifyStatus string
+
+// The statuses of a verification.
+const (
+	VerifyRunning VerifyStatus = "running"
+	VerifyIntact  VerifyStatus = "intact" // every snapshot intact, the data read back as written
+	VerifyFailed  VerifyStatus = "failed" // damage found, the repository unreadable, or interrupted
+)
+
+// BackupVerification is one verification of a backup job's repository at one destination, by
+// upkeep backup verify (trigger cli) or the job's verify schedule (trigger schedule).
+type BackupVerification struct {
+	ID          int64
+	Job         string
+	Destination string
+	Trigger     BackupTrigger
+	Status      VerifyStatus
+	Start, End  time.Time // End is zero while running
+	ReadData    float64   // the share of the content read back, 0 to 1
+	Snapshots   int
+	Objects     int64 // directories and files checked
+	ReadFiles   int64
+	ReadBytes   int64
+	Error       string
+}
+
+// MarshalJSON gives the verification as the API shows it.
+func (v BackupVerification) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		ID          int64         `json:"id"`
+		Job         string        `json:"job"`
+		Destination string        `json:"destination"`
+		Trigger     BackupTrigger `json:"trigger"`
+		Status      VerifyStatus  `json:"status"`
+		Start       time.Time     `json:"start"`
+		End         *time.Time    `json:"end"`
+		ReadData    float64       `json:"read_data"`
+		Snapshots   int           `json:"snapshots"`
+		Objects     int64         `json:"objects"`
+		ReadFiles   int64         `json:"read_files"`
+		ReadBytes   int64         `json:"read_bytes"`
+		Error       string        `json:"error,omitempty"`
+	}{v.ID, v.Job, v.Destination, v.Trigger, v.Status, v.Start.UTC(), optionalTime(v.End), v.ReadData, v.Snapshots, v.Objects, v.ReadFiles, v.ReadBytes, v.Error})
+}

@@ -138,6 +138,9 @@ type Store interface {
 	RecordMissedBackup(ctx context.Context, job string, scheduled, noticed time.Time, why string) (int64, error)
 	InterruptBackupRuns(ctx context.Context, now time.Time) ([]upkeep.BackupRun, error)
 	LastBackupRuns(ctx context.Context) (last, lastRun map[string]upkeep.BackupRun, err error)
+	StartBackupVerification(ctx context.Context, v upkeep.BackupVerification) (int64, error)
+	FinishBackupVerification(ctx context.Context, v upkeep.BackupVerification) error
+	InterruptBackupVerifications(ctx context.Context, now time.Time) (int, error)
 }
 
 // Ingester takes the results of runs: the monitoring engine. Ingest must not block.

@@ -379,12 +379,18 @@ backups:
     verify: {schedule: "30 5 * * *", read_data: "10%"}
     maintenance: {schedule: "30 5 * * *"}
 `, t0)
+	if _, err := f.svc.RunNow(t.Context(), "app", upkeep.TriggerCLI, nil); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-f.in.ch; r.Outcome != upkeep.StateUp {
+		t.Fatalf("the run: %+v", r)
+	}
 	f.repos.corrupt["offsite"] = errors.New("snapshot app@2026-11-22: /srv/x: content is in pack p1, which is missing")
 	f.run()
 	f.clock.BlockUntil(1)
 	f.clock.Advance(30 * time.Minute) // 05:30: verification and maintenance of both destinations
 	r := <-f.in.ch
-	if r.Monitor != "app" || r.Outcome != upkeep.StateDown || !strings.Contains(r.Error, "verification failed: offsite: snapshot app@2026-11-22: /srv/x: content is in pack p1, which is missing") {
+	if r.Monitor != "app" || r.Outcome != upkeep.StateDown || r.Error != "verification failed: offsite: snapshot app@2026-11-22: /srv/x: content is in pack p1, which is missing" {
 		t.Errorf("monitoring got %+v", r)
 	}
 	for {
@@ -396,13 +402,43 @@ backups:
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+	// Each destination's verification is in the history.
+	hist, err := f.db.BackupVerifications(t.Context(), "app", 10)
+	if err != nil || len(hist) != 2 {
+		t.Fatalf("verifications %+v %v", hist, err)
+	}
+	want := []upkeep.BackupVerification{
+		{ID: 2, Job: "app", Destination: "offsite", Trigger: upkeep.TriggerSchedule, Status: upkeep.VerifyFailed, Start: t0.Add(30 * time.Minute),
+			End: t0.Add(30 * time.Minute), ReadData: 0.1, Error: "snapshot app@2026-11-22: /srv/x: content is in pack p1, which is missing"},
+		{ID: 1, Job: "app", Destination: "onsite", Trigger: upkeep.TriggerSchedule, Status: upkeep.VerifyIntact, Start: t0.Add(30 * time.Minute),
+			End: t0.Add(30 * time.Minute), ReadData: 0.1, Snapshots: 1},
+	}
+	for i := range want {
+		if hist[i] != want[i] {
+			t.Errorf("verification %d\n got %+v\nwant %+v", i, hist[i], want[i])
+		}
+	}
 	// On demand, for one destination.
-	res, err := f.svc.Verify(t.Context(), "app", "onsite", 0.1)
+	res, err := f.svc.Verify(t.Context(), "app", "onsite", 0.1, upkeep.TriggerCLI)
 	if err != nil || len(res) != 1 || res[0].Err != nil || res[0].Destination != "onsite" {
 		t.Errorf("verify onsite: %+v %v", res, err)
 	}
-	if _, err := f.svc.Verify(t.Context(), "app", "elsewhere", 0); !errors.Is(err, ErrUnknownDestination) {
+	if _, err := f.svc.Verify(t.Context(), "app", "elsewhere", 0, upkeep.TriggerCLI); !errors.Is(err, ErrUnknownDestination) {
 		t.Errorf("unknown destination: %v", err)
+	}
+	// An emptied destination looks like a new repository: no snapshots is a failure.
+	f.repos.mu.Lock()
+	f.repos.snaps["onsite"] = nil
+	f.repos.mu.Unlock()
+	res, err = f.svc.Verify(t.Context(), "app", "onsite", 0, upkeep.TriggerCLI)
+	if err != nil || len(res) != 1 || !errors.Is(res[0].Err, ErrNoSnapshots) {
+		t.Errorf("verify of an emptied destination: %+v %v", res, err)
+	}
+	if r := <-f.in.ch; r.Outcome != upkeep.StateDown || !strings.Contains(r.Error, "verification failed: onsite: the repository holds no snapshots") {
+		t.Errorf("monitoring got %+v", r)
+	}
+	if hist, err := f.db.BackupVerifications(t.Context(), "app", 1); err != nil || hist[0].Trigger != upkeep.TriggerCLI || hist[0].Status != upkeep.VerifyFailed {
+		t.Errorf("last verification %+v %v", hist, err)
 	}
 }
 

@@ -31,7 +31,7 @@ func (s *Service) Run(ctx context.Context) error {
 	return nil
 }
 
-// Recover records the runs that a crash left running as failed ("interrupted"). serve calls it
+// Recover records the runs and verifications that a crash left running as failed ("interrupted"). serve calls it
 // before it answers requests, so the API never shows such a run as still running; Run calls it
 // again, which then finds nothing.
 func (s *Service) Recover(ctx context.Context) error {
@@ -41,6 +41,13 @@ func (s *Service) Recover(ctx context.Context) error {
 	}
 	for _, r := range interrupted {
 		s.log.Warn("a backup run was interrupted by a stop of Upkeep; it is recorded as failed", "job", r.Job, "run", r.ID, "started", r.Start)
+	}
+	n, err := s.store.InterruptBackupVerifications(ctx, s.clock.Now())
+	if err != nil {
+		return fmt.Errorf("recording interrupted backup verifications: %w", err)
+	}
+	if n > 0 {
+		s.log.Warn("backup verifications were interrupted by a stop of Upkeep; they are recorded as failed", "count", n)
 	}
 	return nil
 }

@@ -114,6 +114,47 @@ func TestFilesDrillFindsChangedByte(t *testing.T) {
 	})
 }
 
+// Every restored file is compared with the snapshot's record of it, not only the totals: two
+// files whose sizes changed by as much in opposite directions fail the check whatever the sample.
+func TestFilesDrillComparesEachFileWithTheManifest(t *testing.T) {
+	f := newFixture(t, "files-job", policy.SourceFiles)
+	src := sourceTree(t)
+	f.backupFiles(src)
+	dir := filepath.Join(t.TempDir(), "target")
+	f.runner.afterRestore = func(dir string) {
+		appendTo := func(name, data string) {
+			fh, err := os.OpenFile(filepath.Join(dir, name), os.O_WRONLY|os.O_APPEND, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer fh.Close()
+			if _, err := fh.WriteString(data); err != nil {
+				t.Fatal(err)
+			}
+		}
+		appendTo("a.txt", "!")
+		if err := os.Truncate(filepath.Join(dir, "sub", "deeper", "c.bin"), 9); err != nil { // 10 bytes before
+			t.Fatal(err)
+		}
+	}
+	_, err := f.runner.Run(t.Context(), filesDrill(dir, sample(1)), "")
+	wantFailure(t, err, "verify", "files check: restored a.txt holds 7 bytes, the snapshot 6")
+
+	// A link where the snapshot has a file.
+	f.runner.afterRestore = func(dir string) {
+		b := filepath.Join(dir, "sub", "b.txt")
+		if err := os.Remove(b); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink("../a.txt", b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer func() { f.runner.afterRestore = nil }()
+	_, err = f.runner.Run(t.Context(), filesDrill(dir, sample(1)), "")
+	wantFailure(t, err, "verify", "files check: restored sub/b.txt is a symbolic link, the snapshot has a file")
+}
+
 // flipByte changes one byte of a file and keeps its modification time.
 func flipByte(t *testing.T, path string) {
 	t.Helper()

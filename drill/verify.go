@@ -113,6 +113,9 @@ func verifyFiles(ctx context.Context, sample policy.Percent, dir string, rep Rep
 	if len(restored) != len(entries) {
 		return fmt.Errorf("the restored tree has %d files, the snapshot %d", len(restored), len(entries))
 	}
+	if err := compareManifest(ctx, rep, snap.ID, restored); err != nil {
+		return err
+	}
 	if snap.Bytes > 0 && size != snap.Bytes {
 		return fmt.Errorf("the restored files hold %d bytes, the snapshot %d", size, snap.Bytes)
 	}
@@ -123,6 +126,50 @@ func verifyFiles(ctx context.Context, sample policy.Percent, dir string, rep Rep
 		}
 	}
 	return nil
+}
+
+// manifestLister is a Repository that also tells what the snapshot records of each file, as
+// *repo.Repo does.
+type manifestLister interface {
+	Manifest(ctx context.Context, id string) ([]repo.EntryInfo, error)
+}
+
+// compareManifest checks every restored file against the snapshot's record of it: the same
+// kind (file or symbolic link) and, for a file, the same size. A repository that cannot list its
+// manifest is checked by the totals only.
+func compareManifest(ctx context.Context, rep Repository, id string, restored map[string]os.FileInfo) error {
+	ml, ok := rep.(manifestLister)
+	if !ok {
+		return nil
+	}
+	manifest, err := ml.Manifest(ctx, id)
+	if err != nil {
+		return fmt.Errorf("listing the snapshot: %w", err)
+	}
+	for _, e := range manifest {
+		fi := restored[e.Name]
+		switch {
+		case fi == nil:
+			return fmt.Errorf("%s of the snapshot is not in the restored tree", e.Name)
+		case fi.Mode().Type() != e.Mode.Type():
+			return fmt.Errorf("restored %s is a %s, the snapshot has a %s", e.Name, kindOf(fi.Mode()), kindOf(e.Mode))
+		case e.Mode.IsRegular() && fi.Size() != e.Size:
+			return fmt.Errorf("restored %s holds %d bytes, the snapshot %d", e.Name, fi.Size(), e.Size)
+		}
+	}
+	return nil
+}
+
+func kindOf(m os.FileMode) string {
+	switch {
+	case m.IsRegular():
+		return "file"
+	case m&os.ModeSymlink != 0:
+		return "symbolic link"
+	case m.IsDir():
+		return "directory"
+	}
+	return "special file"
 }
 
 // sampleOf picks share of names (at least one when there are any), spread by a hash of each name

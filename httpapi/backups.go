@@ -10,6 +10,7 @@ import (
 
 	"github.com/upkeep-dev/upkeep"
 	"github.com/upkeep-dev/upkeep/backup"
+	"github.com/upkeep-dev/upkeep/policy"
 )
 
 // Backups is the backup service, as the API sees it.
@@ -18,6 +19,9 @@ type Backups interface {
 	Has(job string) bool
 	// Start starts a run in the background; backup.ErrRunning when one is going on.
 	Start(ctx context.Context, job string, trigger upkeep.BackupTrigger) (int64, error)
+	// StartVerify records a verification of the job's repositories (only destination's when set)
+	// per destination and does them in the background; it returns their ids.
+	StartVerify(ctx context.Context, job, destination string, readData float64, trigger upkeep.BackupTrigger) ([]int64, error)
 	// Snapshots lists the job's snapshots per destination (only one when destination is set).
 	Snapshots(ctx context.Context, job, destination string) ([]backup.DestinationSnapshots, error)
 }
@@ -26,6 +30,8 @@ type Backups interface {
 type BackupHistory interface {
 	BackupRuns(ctx context.Context, job string, before int64, limit int) ([]upkeep.BackupRun, error)
 	BackupRun(ctx context.Context, id int64) (upkeep.BackupRun, error)
+	// BackupVerifications returns the job's newest verifications, newest first.
+	BackupVerifications(ctx context.Context, job string, limit int) ([]upkeep.BackupVerification, error)
 }
 
 type backupJSON struct {
@@ -131,6 +137,66 @@ func handleBackupRun(b Backups, hist BackupHistory) http.Handler {
 		default:
 			writeJSON(w, http.StatusOK, run)
 		}
+	})
+}
+
+func handleBackupVerifications(b Backups, hist BackupHistory) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		job, ok := findBackup(w, r, b)
+		if !ok {
+			return
+		}
+		limit, err := intParam(r, "limit", 50, 1, 1000)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		list, err := hist.BackupVerifications(r.Context(), job, limit)
+		if err != nil {
+			writeError(w, http.StatusServiceUnavailable, "reading backup verifications failed")
+			return
+		}
+		if list == nil {
+			list = []upkeep.BackupVerification{}
+		}
+		writeJSON(w, http.StatusOK, list)
+	})
+}
+
+func handleStartVerify(b Backups) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		job, ok := findBackup(w, r, b)
+		if !ok {
+			return
+		}
+		var body struct {
+			Destination string `json:"destination"`
+			ReadData    string `json:"read_data"`
+		}
+		if r.ContentLength != 0 && !decodeBody(w, r, &body) {
+			return
+		}
+		var readData float64
+		if body.ReadData != "" {
+			pct, err := policy.ParsePercent(body.ReadData)
+			if err != nil {
+				writeError(w, http.StatusBadRequest, fmt.Sprintf("read_data %q: give a percentage such as \"10%%\"", body.ReadData))
+				return
+			}
+			readData = pct.Fraction()
+		}
+		ids, err := b.StartVerify(r.Context(), job, body.Destination, readData, upkeep.TriggerManual)
+		switch {
+		case errors.Is(err, backup.ErrUnknownDestination):
+			writeError(w, http.StatusNotFound, err.Error())
+			return
+		case err != nil:
+			writeError(w, http.StatusServiceUnavailable, "starting the verification failed: "+err.Error())
+			return
+		}
+		url := "/api/v1/backups/" + job + "/verifications"
+		w.Header().Set("Location", url)
+		writeJSON(w, http.StatusAccepted, map[string]any{"ids": ids, "job": job, "status": upkeep.VerifyRunning, "url": url})
 	})
 }
 

@@ -107,7 +107,39 @@ backups: [{name: app-db, service: api, sqlite: {path: /db}, schedule: "0 6 * * *
 	if err := json.Unmarshal([]byte(body), &runs); code != 200 || err != nil || len(runs) != 1 || runs[0]["status"] != "failed" {
 		t.Errorf("runs: %d %s", code, body)
 	}
+	// A verification started through the API fails the same way, and its record is in the
+	// job's verifications.
+	code, body = send(t, "POST", u+"/api/v1/backups/app-db/verify", secret, `{"read_data": "25%"}`)
+	var verifying struct {
+		IDs []int64 `json:"ids"`
+		URL string  `json:"url"`
+	}
+	if err := json.Unmarshal([]byte(body), &verifying); code != 202 || err != nil || len(verifying.IDs) != 1 || verifying.URL != "/api/v1/backups/app-db/verifications" {
+		t.Fatalf("start verify: %d %s", code, body)
+	}
+	var verifications []map[string]any
+	for {
+		code, body = send(t, "GET", u+verifying.URL, secret, "")
+		if err := json.Unmarshal([]byte(body), &verifications); code != 200 || err != nil || len(verifications) != 1 {
+			t.Fatalf("verifications: %d %s", code, body)
+		}
+		if verifications[0]["status"] != "running" {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if v := verifications[0]; v["id"] != float64(verifying.IDs[0]) || v["destination"] != "onsite" || v["status"] != "failed" || v["trigger"] != "manual" ||
+		v["read_data"] != 0.25 || v["error"] != "disk on fire" || v["end"] == nil {
+		t.Errorf("verification %v", v)
+	}
+	for body, want := range map[string]int{`{"read_data": "lots"}`: 400, `{"destination": "elsewhere"}`: 404, `{"nope": 1}`: 400} {
+		if code, answer := send(t, "POST", u+"/api/v1/backups/app-db/verify", secret, body); code != want {
+			t.Errorf("verify %s: %d %s, want %d", body, code, answer, want)
+		}
+	}
 	for _, c := range []struct{ method, path, token string }{
+		{"GET", "/api/v1/backups/nope/verifications", secret},
+		{"POST", "/api/v1/backups/nope/verify", secret},
 		{"GET", "/api/v1/backups/nope/runs", secret},
 		{"POST", "/api/v1/backups/nope/run", secret},
 		{"GET", "/api/v1/backups/app-db/runs/99", secret},

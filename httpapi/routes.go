@@ -88,7 +88,9 @@ func addRoutes(mux *http.ServeMux, cfg Config) {
 		api.Handle("GET /api/v1/backups/{job}/runs", handleBackupRuns(cfg.Backups, cfg.BackupHistory))
 		api.Handle("GET /api/v1/backups/{job}/runs/{id}", handleBackupRun(cfg.Backups, cfg.BackupHistory))
 		api.Handle("GET /api/v1/backups/{job}/snapshots", handleBackupSnapshots(cfg.Backups))
+		api.Handle("GET /api/v1/backups/{job}/verifications", handleBackupVerifications(cfg.Backups, cfg.BackupHistory))
 		api.Handle("POST /api/v1/backups/{job}/run", handleStartBackup(cfg.Backups))
+		api.Handle("POST /api/v1/backups/{job}/verify", handleStartVerify(cfg.Backups))
 	}
 	if cfg.Maintenance != nil {
 		api.Handle("GET /api/v1/maintenance", handleMaintenanceList(cfg.Maintenance, cfg.Now))

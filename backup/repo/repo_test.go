@@ -3,7 +3,6 @@ package repo_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/upkeep-dev/upkeep/backup/repo"
 	"github.com/upkeep-dev/upkeep/internal/testenv"
+	"github.com/upkeep-dev/upkeep/internal/testtree"
 )
 
 const password = "correct horse battery staple"
@@ -63,119 +63,11 @@ func open(t *testing.T, d repo.Destination, o repo.Options) *repo.Repo {
 	return r
 }
 
-func randomBytes(t *testing.T, n int) []byte {
-	t.Helper()
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func writeFile(t *testing.T, path string, data []byte, mode os.FileMode, mtime time.Time) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, data, mode); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(path, mode); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chtimes(path, mtime, mtime); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// makeTree fills dir with regular files of several sizes and modes, nested and empty
-// directories, and symbolic links (relative, absolute, dangling).
-func makeTree(t *testing.T, dir string, big int) {
-	t.Helper()
-	old := time.Date(2021, 3, 4, 5, 6, 7, 0, time.UTC)
-	writeFile(t, filepath.Join(dir, "hello.txt"), []byte("hello, world\n"), 0o644, old)
-	writeFile(t, filepath.Join(dir, "empty"), nil, 0o600, old.Add(time.Hour))
-	writeFile(t, filepath.Join(dir, "bin", "tool.sh"), []byte("#!/bin/sh\necho hi\n"), 0o755, old.Add(2*time.Hour))
-	writeFile(t, filepath.Join(dir, "data", "random.bin"), randomBytes(t, big), 0o640, old.Add(3*time.Hour))
-	writeFile(t, filepath.Join(dir, "data", "text.log"), bytes.Repeat([]byte("a compressible line of log text\n"), 20000), 0o644, old.Add(4*time.Hour))
-	writeFile(t, filepath.Join(dir, "deep", "a", "b", "c", "leaf"), []byte("leaf"), 0o400, old.Add(5*time.Hour))
-	for _, d := range []string{"empty-dir", "deep/empty"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o750); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for link, target := range map[string]string{"link-rel": "hello.txt", "bin/link-up": "../data/text.log", "dangling": "no/such/file", "link-abs": "/etc/hostname"} {
-		if err := os.Symlink(target, filepath.Join(dir, link)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.Chmod(filepath.Join(dir, "deep", "a"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// compareTrees fails the test unless got holds exactly want's entries with the same types,
-// permissions, contents, symlink targets and (for files) modification times.
-func compareTrees(t *testing.T, want, got string) {
-	t.Helper()
-	seen := map[string]bool{}
-	err := filepath.WalkDir(want, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(want, p)
-		seen[rel] = true
-		wi, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		gi, err := os.Lstat(filepath.Join(got, rel))
-		if err != nil {
-			t.Errorf("%s: missing after restore: %v", rel, err)
-			return nil
-		}
-		if wi.Mode() != gi.Mode() && rel != "." {
-			t.Errorf("%s: mode %v, want %v", rel, gi.Mode(), wi.Mode())
-		}
-		switch {
-		case wi.Mode()&os.ModeSymlink != 0:
-			wt, _ := os.Readlink(p)
-			gt, _ := os.Readlink(filepath.Join(got, rel))
-			if wt != gt {
-				t.Errorf("%s: symlink to %q, want %q", rel, gt, wt)
-			}
-		case wi.Mode().IsRegular():
-			if !wi.ModTime().Equal(gi.ModTime()) {
-				t.Errorf("%s: mtime %v, want %v", rel, gi.ModTime(), wi.ModTime())
-			}
-			wb, _ := os.ReadFile(p)
-			gb, err := os.ReadFile(filepath.Join(got, rel))
-			if err != nil || !bytes.Equal(wb, gb) {
-				t.Errorf("%s: contents differ after restore (%d bytes, want %d; %v)", rel, len(gb), len(wb), err)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = filepath.WalkDir(got, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(got, p)
-		if !seen[rel] {
-			t.Errorf("%s: restored but not in the source", rel)
-		}
-		return nil
-	})
-}
-
 // testFilesRoundTrip snapshots a tree to d and restores it.
 func testFilesRoundTrip(t *testing.T, d repo.Destination) {
 	ctx := t.Context()
 	src := filepath.Join(t.TempDir(), "src")
-	makeTree(t, src, 3<<20)
+	testtree.Make(t, src, 3<<20)
 	r := open(t, d, repo.Options{})
 
 	var progressed bool
@@ -203,7 +95,27 @@ func testFilesRoundTrip(t *testing.T, d repo.Destination) {
 	if err := r2.RestoreFiles(ctx, snap.ID, dst, nil); err != nil {
 		t.Fatalf("RestoreFiles: %v", err)
 	}
-	compareTrees(t, src, dst)
+	testtree.Compare(t, src, dst)
+
+	// The manifest records every file and link with the size, mode and mtime of the source.
+	manifest, err := r2.Manifest(ctx, snap.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := r2.Entries(ctx, snap.ID)
+	if err != nil || len(names) != len(manifest) || len(manifest) != 10 {
+		t.Fatalf("manifest of %d entries, entries %v (%v); want 10 (6 files, 4 links)", len(manifest), names, err)
+	}
+	for i, e := range manifest {
+		fi, err := os.Lstat(filepath.Join(src, filepath.FromSlash(e.Name)))
+		if err != nil || names[i] != e.Name {
+			t.Errorf("manifest entry %q: %v (entry %q)", e.Name, err, names[i])
+			continue
+		}
+		if e.Mode != fi.Mode() || fi.Mode().IsRegular() && (e.Size != fi.Size() || !e.ModTime.Equal(fi.ModTime())) {
+			t.Errorf("manifest %s: %v %d bytes %v; source %v %d bytes %v", e.Name, e.Mode, e.Size, e.ModTime, fi.Mode(), fi.Size(), fi.ModTime())
+		}
+	}
 
 	// The same destination with another password: refused, clearly.
 	_, err = repo.Open(ctx, d, repo.Options{Password: "not the password", StateDir: t.TempDir()})
@@ -218,7 +130,7 @@ func testStreamsRoundTrip(t *testing.T, d repo.Destination) {
 	r := open(t, d, repo.Options{})
 	contents := map[string][]byte{
 		"globals.sql":        []byte("CREATE ROLE app;\n"),
-		"databases/app.dump": randomBytes(t, 5<<20),
+		"databases/app.dump": testtree.RandomBytes(t, 5<<20),
 		"databases/log.dump": bytes.Repeat([]byte("row\n"), 100000),
 	}
 	var streams []repo.Stream
@@ -342,7 +254,7 @@ func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 func TestDedup(t *testing.T) {
 	ctx := t.Context()
 	src := t.TempDir()
-	writeFile(t, filepath.Join(src, "big.bin"), randomBytes(t, 8<<20), 0o644, time.Now())
+	testtree.WriteFile(t, filepath.Join(src, "big.bin"), testtree.RandomBytes(t, 8<<20), 0o644, time.Now())
 	r := open(t, pathDest(t), repo.Options{})
 	first, err := r.SnapshotFiles(ctx, "job", repo.FilesSpec{Paths: []string{src}}, nil, nil)
 	if err != nil {
@@ -397,7 +309,7 @@ func TestForgetAndMaintenanceFreeSpace(t *testing.T) {
 	r := open(t, d, repo.Options{ExclusiveMaintenance: true})
 	var ids []string
 	for i := range 3 {
-		data := randomBytes(t, 6<<20)
+		data := testtree.RandomBytes(t, 6<<20)
 		s, err := r.SnapshotStreams(ctx, "job", []repo.Stream{{Name: "dump", Open: func(context.Context) (io.ReadCloser, error) {
 			return io.NopCloser(bytes.NewReader(data)), nil
 		}}}, map[string]string{"i": fmt.Sprint(i)}, nil)
@@ -487,7 +399,7 @@ func testVerifyFindsFlippedByte(t *testing.T, prefix, what string) {
 	ctx := t.Context()
 	d := pathDest(t)
 	r := open(t, d, repo.Options{})
-	data := randomBytes(t, 2<<20)
+	data := testtree.RandomBytes(t, 2<<20)
 	snap, err := r.SnapshotStreams(ctx, "db", []repo.Stream{{Name: "databases/app.dump", Open: func(context.Context) (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(data)), nil
 	}}}, nil, nil)
@@ -537,10 +449,10 @@ func TestSeveralPathsAndExclude(t *testing.T) {
 	ctx := t.Context()
 	base := t.TempDir()
 	now := time.Now()
-	writeFile(t, filepath.Join(base, "etc", "app.conf"), []byte("a=1"), 0o644, now)
-	writeFile(t, filepath.Join(base, "srv", "www", "index.html"), []byte("<p>"), 0o644, now)
-	writeFile(t, filepath.Join(base, "srv", "www", "cache", "x.tmp"), []byte("tmp"), 0o644, now)
-	writeFile(t, filepath.Join(base, "srv", "www", "y.tmp"), []byte("tmp"), 0o644, now)
+	testtree.WriteFile(t, filepath.Join(base, "etc", "app.conf"), []byte("a=1"), 0o644, now)
+	testtree.WriteFile(t, filepath.Join(base, "srv", "www", "index.html"), []byte("<p>"), 0o644, now)
+	testtree.WriteFile(t, filepath.Join(base, "srv", "www", "cache", "x.tmp"), []byte("tmp"), 0o644, now)
+	testtree.WriteFile(t, filepath.Join(base, "srv", "www", "y.tmp"), []byte("tmp"), 0o644, now)
 	r := open(t, pathDest(t), repo.Options{})
 	snap, err := r.SnapshotFiles(ctx, "job", repo.FilesSpec{
 		Paths:   []string{filepath.Join(base, "etc"), filepath.Join(base, "srv", "www")},
@@ -599,9 +511,9 @@ func TestSingleFilePaths(t *testing.T) {
 			ctx := t.Context()
 			base := t.TempDir()
 			now := time.Now()
-			writeFile(t, filepath.Join(base, "etc", "app.conf"), []byte("a=1"), 0o644, now)
-			writeFile(t, filepath.Join(base, "etc", "other.conf"), []byte("not backed up"), 0o644, now)
-			writeFile(t, filepath.Join(base, "srv", "www", "index.html"), []byte("<p>"), 0o644, now)
+			testtree.WriteFile(t, filepath.Join(base, "etc", "app.conf"), []byte("a=1"), 0o644, now)
+			testtree.WriteFile(t, filepath.Join(base, "etc", "other.conf"), []byte("not backed up"), 0o644, now)
+			testtree.WriteFile(t, filepath.Join(base, "srv", "www", "index.html"), []byte("<p>"), 0o644, now)
 			var paths []string
 			for _, p := range tc.paths {
 				paths = append(paths, filepath.Join(base, p))
@@ -613,8 +525,8 @@ func TestSingleFilePaths(t *testing.T) {
 			)
 			for i := range 2 { // the second run builds on the first, with a changed file
 				if i == 1 {
-					writeFile(t, filepath.Join(base, "etc", "app.conf"), []byte("a=2"), 0o644, now.Add(time.Minute))
-					writeFile(t, filepath.Join(base, "srv", "www", "index.html"), []byte("<p>changed"), 0o644, now.Add(time.Minute))
+					testtree.WriteFile(t, filepath.Join(base, "etc", "app.conf"), []byte("a=2"), 0o644, now.Add(time.Minute))
+					testtree.WriteFile(t, filepath.Join(base, "srv", "www", "index.html"), []byte("<p>changed"), 0o644, now.Add(time.Minute))
 				}
 				r = open(t, dest, repo.Options{StateDir: state}) // as each run of upkeep backup run does
 				var err error

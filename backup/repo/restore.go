@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/kopia/kopia/fs"
 	"github.com/kopia/kopia/snapshot/restore"
@@ -79,11 +80,33 @@ func (r *Repo) snapshotRoot(ctx context.Context, id string) (fs.Entry, error) {
 // Entries lists the files of snapshot id as slash-separated paths, sorted: the stream names of a
 // streams snapshot.
 func (r *Repo) Entries(ctx context.Context, id string) ([]string, error) {
+	m, err := r.Manifest(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(m))
+	for i, e := range m {
+		names[i] = e.Name
+	}
+	return names, nil
+}
+
+// EntryInfo is a file (or symbolic link) of a snapshot as the snapshot records it.
+type EntryInfo struct {
+	Name    string // slash-separated path
+	Size    int64
+	Mode    os.FileMode
+	ModTime time.Time
+}
+
+// Manifest lists the files and symbolic links of snapshot id (not its directories) with the
+// size, mode and modification time the snapshot records, sorted by name.
+func (r *Repo) Manifest(ctx context.Context, id string) ([]EntryInfo, error) {
 	root, err := r.snapshotRoot(ctx, id)
 	if err != nil {
 		return nil, r.errorf("listing entries", err)
 	}
-	var names []string
+	var out []EntryInfo
 	var walk func(d fs.Directory, prefix string) error
 	walk = func(d fs.Directory, prefix string) error {
 		return fs.IterateEntries(ctx, d, func(ctx context.Context, e fs.Entry) error {
@@ -91,7 +114,7 @@ func (r *Repo) Entries(ctx context.Context, id string) ([]string, error) {
 			if sub, ok := e.(fs.Directory); ok {
 				return walk(sub, p)
 			}
-			names = append(names, p)
+			out = append(out, EntryInfo{Name: p, Size: e.Size(), Mode: e.Mode(), ModTime: e.ModTime()})
 			return nil
 		})
 	}
@@ -102,8 +125,8 @@ func (r *Repo) Entries(ctx context.Context, id string) ([]string, error) {
 	if err := walk(dir, ""); err != nil {
 		return nil, r.errorf("listing entries of snapshot "+id, err)
 	}
-	sort.Strings(names)
-	return names, nil
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
 }
 
 // OpenEntry opens the file name (a path from Entries) of snapshot id for reading.

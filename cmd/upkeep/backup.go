@@ -73,6 +73,8 @@ Exit status: 0 when the run succeeded, 2 when it was partial (some destinations 
 	var (
 		verifyDest string
 		readData   string
+		history    bool
+		verifyAPI  apiFlags
 	)
 	verify := &cobra.Command{
 		Use:   "verify JOB",
@@ -80,21 +82,35 @@ Exit status: 0 when the run succeeded, 2 when it was partial (some destinations 
 		Long: `Check the repository of each destination of the backup JOB (or only --destination): every
 snapshot's directories and files must be intact and their data present; --read-data also reads back,
 decrypts and checks that share of the files (e.g. 10%), which finds altered bytes. Every byte is read
-from the destination (no local cache). Works with or without "upkeep serve" running.
+from the destination (no local cache). Each destination's verification is recorded in the data
+directory. With "upkeep serve" running on the data directory, the server verifies (POST
+/api/v1/backups/JOB/verify, which needs --url/--token as for upkeep status), so that a failure
+also makes the backup's monitor down; without a server, this command verifies itself.
+
+--history lists the recorded verifications of JOB instead (by this command and by the policy's
+verify schedule), newest first; with --json as JSON (GET /api/v1/backups/JOB/verifications).
 
 Exit status: 0 when every repository checked is intact, 1 otherwise.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return backupVerify(cmd.Context(), e, g, args[0], verifyDest, readData)
+			if history {
+				return backupVerifyHistory(cmd.Context(), e, g, args[0], verifyAPI.json)
+			}
+			if verifyAPI.json {
+				return errors.New("--json goes with --history")
+			}
+			return backupVerify(cmd.Context(), e, g, &verifyAPI, args[0], verifyDest, readData)
 		},
 	}
 	verify.Flags().StringVar(&verifyDest, "destination", "", "only this destination")
 	verify.Flags().StringVar(&readData, "read-data", "0%", "share of the content to read back, e.g. 10%")
+	verify.Flags().BoolVar(&history, "history", false, "list the recorded verifications instead of verifying")
+	verifyAPI.register(verify)
 	cmd.AddCommand(run, list, verify)
 	return cmd
 }
 
-func backupVerify(ctx context.Context, e *env, g *globalFlags, job, only, readData string) error {
+func backupVerify(ctx context.Context, e *env, g *globalFlags, api *apiFlags, job, only, readData string) error {
 	pct, err := policy.ParsePercent(readData)
 	if err != nil {
 		return fmt.Errorf("--read-data %q: give a percentage such as 10%%", readData)
@@ -103,46 +119,184 @@ func backupVerify(ctx context.Context, e *env, g *globalFlags, job, only, readDa
 	if err != nil {
 		return err
 	}
-	dests := b.To
-	if only != "" {
-		if !slices.Contains(b.To, only) {
-			return fmt.Errorf("backup %q does not write to a destination named %q (it writes to %s)", job, only, strings.Join(b.To, ", "))
-		}
-		dests = []string{only}
+	if only != "" && !slices.Contains(b.To, only) {
+		return fmt.Errorf("backup %q does not write to a destination named %q (it writes to %s)", job, only, strings.Join(b.To, ", "))
 	}
-	w := backup.Wiring{DataDir: p.Server.DataDir}
+	dir := p.Server.DataDir
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("creating data directory: %w", err)
+	}
+	// Without a server, hold the data directory (as upkeep backup run does), so that a
+	// verification left running by a crash can be told from one in progress.
+	unlock, err := lockDataDir(dir)
+	var inUse dataDirInUseError
+	held := err == nil
+	switch {
+	case held:
+		defer unlock()
+	case errors.As(err, &inUse):
+		c, cerr := api.client(e, g)
+		if cerr == nil {
+			return backupVerifyThroughAPI(ctx, e, c, job, only, readData)
+		}
+		fmt.Fprintf(e.stderr, "upkeep serve holds the data directory, but its API cannot be used (%v): verifying here, recorded, without telling the backup's monitor\n", cerr)
+	default:
+		return err
+	}
+	db, err := openStoreForCommand(ctx, e, dir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	svc := newBackups(db, dir, nil, slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelError})))
+	if err := svc.Apply(ctx, p); err != nil {
+		return err
+	}
+	if held {
+		if err := svc.Recover(ctx); err != nil {
+			return err
+		}
+	}
+	results, err := svc.Verify(ctx, job, only, pct.Fraction(), upkeep.TriggerCLI)
+	if err != nil {
+		return err
+	}
 	damaged := 0
-	for _, d := range dests {
-		start := time.Now()
-		r, err := w.OpenRepo(ctx, d, p.Destinations[d], true)
-		if err != nil {
+	for _, r := range results {
+		errText := ""
+		if r.Err != nil {
 			damaged++
-			fmt.Fprintf(e.stdout, "%s: FAILED: %v\n", d, err)
-			continue
+			errText = r.Err.Error()
 		}
-		rep, err := r.Verify(ctx, pct.Fraction())
-		_ = r.Close(context.WithoutCancel(ctx))
-		if err != nil {
-			damaged++
-			fmt.Fprintf(e.stdout, "%s: FAILED: %v\n", d, err)
-			for _, problem := range rep.Errors {
-				fmt.Fprintf(e.stdout, "  %s\n", problem)
-			}
-			continue
-		}
-		if rep.Snapshots == 0 {
-			// Open creates a repository where there is none: an emptied destination looks new.
-			damaged++
-			fmt.Fprintf(e.stdout, "%s: FAILED: the repository holds no snapshots (was the destination emptied?)\n", d)
-			continue
-		}
-		fmt.Fprintf(e.stdout, "%s: intact: %d snapshots, %d objects checked, %d files (%s) read back, in %s\n",
-			d, rep.Snapshots, rep.Objects, rep.ReadFiles, bytesText(rep.ReadBytes), time.Since(start).Round(time.Millisecond))
+		printVerification(e.stdout, r.Destination, r.Report.Snapshots, r.Report.Objects, r.Report.ReadFiles, r.Report.ReadBytes, r.Took, errText, r.Report.Errors)
 	}
 	if damaged > 0 {
 		return exitError{exitBackupFailed}
 	}
 	return nil
+}
+
+// printVerification prints the outcome of one destination's verification: intact with what was
+// checked, or FAILED with the error and each problem found.
+func printVerification(w io.Writer, dest string, snapshots int, objects, readFiles, readBytes int64, took time.Duration, errText string, problems []string) {
+	if errText != "" {
+		fmt.Fprintf(w, "%s: FAILED: %s\n", dest, errText)
+		for _, problem := range problems {
+			fmt.Fprintf(w, "  %s\n", problem)
+		}
+		return
+	}
+	fmt.Fprintf(w, "%s: intact: %d snapshots, %d objects checked, %d files (%s) read back, in %s\n",
+		dest, snapshots, objects, readFiles, bytesText(readBytes), took.Round(time.Millisecond))
+}
+
+// verificationRow is a verification as GET /api/v1/backups/{job}/verifications shows it.
+type verificationRow struct {
+	ID          int64      `json:"id"`
+	Destination string     `json:"destination"`
+	Status      string     `json:"status"`
+	Start       time.Time  `json:"start"`
+	End         *time.Time `json:"end"`
+	Snapshots   int        `json:"snapshots"`
+	Objects     int64      `json:"objects"`
+	ReadFiles   int64      `json:"read_files"`
+	ReadBytes   int64      `json:"read_bytes"`
+	Error       string     `json:"error"`
+}
+
+// backupVerifyThroughAPI asks the server that holds the data directory to verify, and follows
+// the verifications until they end.
+func backupVerifyThroughAPI(ctx context.Context, e *env, c *apiClient, job, only, readData string) error {
+	var started struct {
+		IDs []int64 `json:"ids"`
+		URL string  `json:"url"`
+	}
+	in := map[string]string{"destination": only, "read_data": readData}
+	if err := c.post(ctx, "/api/v1/backups/"+job+"/verify", in, &started); err != nil {
+		return err
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		var rows []verificationRow
+		if err := c.get(ctx, started.URL+"?limit=1000", &rows); err != nil {
+			return err
+		}
+		var ended []verificationRow
+		for _, id := range started.IDs {
+			for _, v := range rows {
+				if v.ID == id && v.End != nil {
+					ended = append(ended, v)
+				}
+			}
+		}
+		if len(ended) == len(started.IDs) {
+			damaged := 0
+			for _, v := range ended {
+				if v.Status != string(upkeep.VerifyIntact) {
+					damaged++
+				}
+				printVerification(e.stdout, v.Destination, v.Snapshots, v.Objects, v.ReadFiles, v.ReadBytes, v.End.Sub(v.Start), v.Error, nil)
+			}
+			if damaged > 0 {
+				return exitError{exitBackupFailed}
+			}
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("stopped following the verification (it goes on in the server): %w", ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// openStoreForCommand opens the store of data directory dir for a command, which logs only
+// warnings and errors (to stderr).
+func openStoreForCommand(ctx context.Context, e *env, dir string) (*sqlite.DB, error) {
+	db, err := sqlite.Open(ctx, dir, slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		return nil, fmt.Errorf("opening the store: %w", err)
+	}
+	return db, nil
+}
+
+// backupVerifyHistory prints the recorded verifications of job.
+func backupVerifyHistory(ctx context.Context, e *env, g *globalFlags, job string, asJSON bool) error {
+	p, _, err := loadBackup(e, g, job)
+	if err != nil {
+		return err
+	}
+	db, err := openStoreForCommand(ctx, e, p.Server.DataDir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	list, err := db.BackupVerifications(ctx, job, 100)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		if list == nil {
+			list = []upkeep.BackupVerification{}
+		}
+		return json.NewEncoder(e.stdout).Encode(list)
+	}
+	if len(list) == 0 {
+		_, err := fmt.Fprintf(e.stdout, "backup %s has not been verified yet\n", job)
+		return err
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTARTED\tDESTINATION\tTRIGGER\tSTATUS\tREAD DATA\tSNAPSHOTS\tOBJECTS\tREAD BACK\tTOOK\tERROR")
+	for _, v := range list {
+		took := "-"
+		if !v.End.IsZero() {
+			took = roundDur(v.End.Sub(v.Start))
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%g%%\t%d\t%d\t%s\t%s\t%s\n", v.ID, v.Start.Local().Format("2006-01-02 15:04:05"), v.Destination,
+			v.Trigger, strings.ToUpper(string(v.Status)), v.ReadData*100, v.Snapshots, v.Objects, bytesText(v.ReadBytes), took, truncate(v.Error, 60))
+	}
+	return tw.Flush()
 }
 
 // backupRow is a backup as GET /api/v1/backups shows it.
@@ -234,18 +388,19 @@ func backupRunHere(ctx context.Context, e *env, asJSON bool, p *policy.Policy, j
 		return fmt.Errorf("opening the store: %w", err)
 	}
 	defer db.Close()
-	// This process holds the data directory: a run still "running" was cut short by a crash.
-	if _, err := db.InterruptBackupRuns(ctx, time.Now()); err != nil {
-		return err
-	}
 	// The run's outcome is printed; the service logs only what goes wrong beyond it.
 	svc := newBackups(db, p.Server.DataDir, nil, slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelError})))
+	// This process holds the data directory: a run or verification still "running" was cut
+	// short by a crash.
+	if err := svc.Recover(ctx); err != nil {
+		return err
+	}
 	if err := svc.Apply(ctx, p); err != nil {
 		return err
 	}
-	pr := newProgressPrinter(e.stdout)
-	if asJSON {
-		pr = nil
+	var pr *progressPrinter
+	if !asJSON {
+		pr = newProgressPrinter(e.stdout, previousSizes(ctx, db, job))
 	}
 	run, err := svc.RunNow(ctx, job, upkeep.TriggerCLI, pr.event)
 	if err != nil {
@@ -332,15 +487,18 @@ func backupRunThroughAPI(ctx context.Context, e *env, g *globalFlags, api *apiFl
 	}
 }
 
-// progressPrinter prints a run's events as plain lines, at most one progress line per
-// destination and second.
+// progressPrinter shows a run's events: a progress bar per destination on a terminal, plain
+// lines otherwise (at most one progress line per destination and second).
 type progressPrinter struct {
-	w    io.Writer
-	last map[string]time.Time
+	m *meter
+	// previous holds each destination's bytes read by the job's last successful run: the
+	// estimate of a run's size when kopia has none (database dumps and other streams).
+	previous map[string]int64
+	start    map[string]time.Time
 }
 
-func newProgressPrinter(w io.Writer) *progressPrinter {
-	return &progressPrinter{w: w, last: map[string]time.Time{}}
+func newProgressPrinter(w io.Writer, previous map[string]int64) *progressPrinter {
+	return &progressPrinter{m: newMeter(w), previous: previous, start: map[string]time.Time{}}
 }
 
 func (p *progressPrinter) event(ev backup.Event) {
@@ -349,18 +507,41 @@ func (p *progressPrinter) event(ev backup.Event) {
 	}
 	switch ev.Kind {
 	case "start", "hook":
-		fmt.Fprintln(p.w, ev.Message)
+		p.m.println(ev.Message)
 	case "destination":
-		fmt.Fprintf(p.w, "  %s: writing\n", ev.Destination)
+		p.start[ev.Destination] = p.m.now()
+		p.m.println(fmt.Sprintf("  %s: writing", ev.Destination))
 	case "progress":
-		if now := time.Now(); now.Sub(p.last[ev.Destination]) >= time.Second {
-			p.last[ev.Destination] = now
-			fmt.Fprintf(p.w, "  %s: %d files, %s\n", ev.Destination, ev.Progress.Files, bytesText(ev.Progress.Bytes))
+		s := progressState{Label: "  " + ev.Destination, Files: ev.Progress.Files, Bytes: ev.Progress.Bytes,
+			Total: ev.Progress.BytesTotal, Elapsed: p.m.now().Sub(p.start[ev.Destination])}
+		if s.Total <= 0 && p.previous[ev.Destination] > 0 {
+			s.Total, s.Estimated = p.previous[ev.Destination], true
 		}
+		p.m.show(s, fmt.Sprintf("  %s: %d files, %s", ev.Destination, ev.Progress.Files, bytesText(ev.Progress.Bytes)))
 	case "destination done":
 		r := ev.Result
-		fmt.Fprintln(p.w, "  "+destinationLine(r.Destination, string(r.Status), r.Snapshot, r.Files, r.BytesRead, r.BytesAdded, r.Error))
+		p.m.println("  " + destinationLine(r.Destination, string(r.Status), r.Snapshot, r.Files, r.BytesRead, r.BytesAdded, r.Error))
+	case "done":
+		p.m.clear()
 	}
+}
+
+// previousSizes returns the bytes read at each destination by job's newest run that succeeded
+// there, looking back a few runs.
+func previousSizes(ctx context.Context, db *sqlite.DB, job string) map[string]int64 {
+	out := map[string]int64{}
+	runs, err := db.BackupRuns(ctx, job, 0, 10)
+	if err != nil {
+		return out // no estimate is no reason not to back up
+	}
+	for _, r := range runs {
+		for _, d := range r.Destinations {
+			if _, seen := out[d.Destination]; !seen && d.Status == upkeep.BackupSucceeded {
+				out[d.Destination] = d.BytesRead
+			}
+		}
+	}
+	return out
 }
 
 func destinationLine(dest, status, snapshot string, files, read, added int64, errText string) string {

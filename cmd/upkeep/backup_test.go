@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
@@ -95,6 +97,27 @@ func TestBackupRunWithoutServer(t *testing.T) {
 	if code, out, _ := runCLI(t, env, "backup", "verify", "files", "--destination", "second"); code != 1 || !strings.Contains(out, "second: FAILED: ") || !strings.Contains(out, "wrong repository password") {
 		t.Errorf("verify with a wrong password: %d %s", code, out)
 	}
+	// Every verification is recorded: the two intact ones at 100%, then the failed one, newest first.
+	code, out, errOut = runCLI(t, env, "backup", "verify", "files", "--history", "--json")
+	var hist []struct {
+		Destination, Trigger, Status, Error string
+		ReadData                            float64 `json:"read_data"`
+		Snapshots                           int
+		End                                 *time.Time
+	}
+	if err := json.Unmarshal([]byte(out), &hist); code != 0 || err != nil || len(hist) != 3 {
+		t.Fatalf("verify --history --json: %d %v\n%s\n%s", code, err, out, errOut)
+	}
+	if h := hist[0]; h.Destination != "second" || h.Status != "failed" || h.Trigger != "cli" || !strings.Contains(h.Error, "wrong repository password") || h.End == nil {
+		t.Errorf("newest verification %+v", h)
+	}
+	if h := hist[2]; h.Destination != "onsite" || h.Status != "intact" || h.ReadData != 1 || h.Snapshots != 1 {
+		t.Errorf("first verification %+v", h)
+	}
+	code, out, _ = runCLI(t, env, "backup", "verify", "files", "--history")
+	if code != 0 || strings.Count(out, "\n") != 4 || !strings.Contains(out, "FAILED") || strings.Count(out, "INTACT") != 2 {
+		t.Errorf("verify --history: %d\n%s", code, out)
+	}
 	if code, _, errOut := runCLI(t, env, "backup", "run", "nope"); code != 1 || !strings.Contains(errOut, `has no backup named "nope"`) {
 		t.Errorf("unknown job: %d %s", code, errOut)
 	}
@@ -125,6 +148,39 @@ func TestBackupRunThroughServer(t *testing.T) {
 	code, out, _ = runCLI(t, env, "status")
 	if code != 0 || !strings.Contains(out, "backup") {
 		t.Errorf("status: %d\n%s", code, out)
+	}
+
+	// upkeep backup verify asks the server, which records it; a destination found emptied fails
+	// the verification and makes the backup's monitor down.
+	code, out, errOut = runCLI(t, env, "backup", "verify", "files", "--read-data", "100%")
+	if code != 0 || !strings.Contains(out, "onsite: intact: 1 snapshots") || !strings.Contains(out, "second: intact: 1 snapshots") {
+		t.Fatalf("verify through the server: %d\n%s\n%s", code, out, errOut)
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "second")); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = runCLI(t, env, "backup", "verify", "files", "--destination", "second")
+	if code != 1 || !strings.Contains(out, "second: FAILED: ") {
+		t.Fatalf("verify of an emptied destination: %d\n%s\n%s", code, out, errOut)
+	}
+	var hist []verificationRow
+	code, out, _ = runCLI(t, env, "backup", "verify", "files", "--history", "--json")
+	if err := json.Unmarshal([]byte(out), &hist); code != 0 || err != nil || len(hist) != 3 || hist[0].Status != "failed" || hist[2].Status != "intact" {
+		t.Errorf("history: %d %v\n%s", code, err, out)
+	}
+	for {
+		code, out, errOut := runCLI(t, env, "status", "--json")
+		var mons []monitorRow
+		if err := json.Unmarshal([]byte(out), &mons); code != 0 || err != nil {
+			t.Fatalf("status: %d %v\n%s\n%s", code, err, out, errOut)
+		}
+		if m := findMonitor(mons, "files"); m != nil && m.State == "down" {
+			if m.LastResult == nil || !strings.Contains(m.LastResult.Error, "verification failed: second: ") {
+				t.Errorf("monitor down for %+v", m.LastResult)
+			}
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
@@ -238,5 +294,47 @@ backups:
 	var items string
 	if err := open(dstDSN).QueryRow("SELECT group_concat(item ORDER BY id) FROM orders").Scan(&items); err != nil || items != "one,two,three" {
 		t.Errorf("restored orders %q %v", items, err)
+	}
+}
+
+// TestProgressNotATerminal: with stdout a file (not a terminal), upkeep backup run and upkeep
+// restore print plain progress lines, without the terminal's control characters; restore --json
+// prints one object.
+func TestProgressNotATerminal(t *testing.T) {
+	dir := t.TempDir()
+	backupPolicy(t, dir)
+	env := map[string]string{"BACKUP_PASSWORD": "correct horse", "UPKEEP_POLICY": filepath.Join(dir, "upkeep.yaml"), "UPKEEP_DATA": filepath.Join(dir, "data")}
+	runToFile := func(args ...string) (int, string) {
+		t.Helper()
+		f, err := os.Create(filepath.Join(t.TempDir(), "stdout"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		var stderr strings.Builder
+		lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+		err = run(context.Background(), args, lookup, strings.NewReader(""), f, &stderr)
+		out, rerr := os.ReadFile(f.Name())
+		if rerr != nil {
+			t.Fatal(rerr)
+		}
+		if strings.ContainsAny(string(out), "\r\x1b") {
+			t.Errorf("%v: control characters in output that is not a terminal: %q", args, out)
+		}
+		return exitCode(err, &stderr), string(out) + stderr.String()
+	}
+	code, out := runToFile("backup", "run", "files")
+	if code != 0 || !regexp.MustCompile(`\n  onsite: writing\n(  onsite: \d files, [0-9.]+ k?B\n)+  onsite: snapshot `).MatchString(out) {
+		t.Fatalf("backup run: %d\n%s", code, out)
+	}
+	code, out = runToFile("restore", "files", "--to", filepath.Join(dir, "restored"))
+	if code != 0 || !regexp.MustCompile(`\n(  \d files, [0-9.]+ k?B of 5.0 kB\n)+restored 2 files, 5.0 kB in `).MatchString(out) {
+		t.Fatalf("restore: %d\n%s", code, out)
+	}
+	code, out = runToFile("restore", "files", "--json", "--destination", "second", "--to", filepath.Join(dir, "restored-json"))
+	var got restoreOutcome
+	if err := json.Unmarshal([]byte(out), &got); code != 0 || err != nil || got.Job != "files" || got.Destination != "second" ||
+		got.Files != 2 || got.Bytes != 5005 || got.Snapshot == "" || got.Seconds <= 0 {
+		t.Fatalf("restore --json: %d %v\n%s", code, err, out)
 	}
 }

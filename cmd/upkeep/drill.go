@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -15,7 +14,6 @@ import (
 	"github.com/upkeep-dev/upkeep"
 	"github.com/upkeep-dev/upkeep/httpapi"
 	"github.com/upkeep-dev/upkeep/policy"
-	"github.com/upkeep-dev/upkeep/store/sqlite"
 )
 
 func newDrillCmd(e *env, g *globalFlags) *cobra.Command {
@@ -59,9 +57,9 @@ func drillHistory(ctx context.Context, e *env, g *globalFlags, name string, asJS
 	if err != nil {
 		return err
 	}
-	db, err := sqlite.Open(ctx, p.Server.DataDir, slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	db, err := openStoreForCommand(ctx, e, p.Server.DataDir)
 	if err != nil {
-		return fmt.Errorf("opening the store: %w", err)
+		return err
 	}
 	defer db.Close()
 	runs, err := db.DrillRuns(ctx, name, 100)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -24,6 +26,7 @@ type restoreFlags struct {
 	to, toPostgres, toMySQL   string
 	toSQLite                  string
 	force, globals, noOwner   bool
+	json                      bool
 	rename                    map[string]string
 }
 
@@ -43,6 +46,10 @@ or missing unless --force is given. --to-postgres, --to-mysql and --to-sqlite lo
 backup's dumps into a server or file (see docs/backups.md, "Restoring databases"); a target that
 holds data is refused unless --force is given, which replaces it.
 
+On a terminal a progress bar shows the bytes and files restored, the rate and the time left (the
+snapshot's size is known); otherwise a plain line is printed every second. --json prints only one
+JSON object at the end: job, destination, snapshot, time, files, bytes and seconds.
+
 This command works on this machine, with or without "upkeep serve" running.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -60,6 +67,7 @@ This command works on this machine, with or without "upkeep serve" running.`,
 	fl.BoolVar(&f.force, "force", false, "overwrite a non-empty target")
 	fl.BoolVar(&f.globals, "globals", false, "--to-postgres: also restore globals.sql (roles, tablespaces)")
 	fl.BoolVar(&f.noOwner, "no-owner", false, "--to-postgres: restore without owners and privileges (everything belongs to the restoring role)")
+	fl.BoolVar(&f.json, "json", false, "print no progress, only the outcome as a JSON object")
 	fl.StringToStringVar(&f.rename, "rename", nil, "restore database OLD of the backup as NEW (OLD=NEW; --to-postgres, --to-mysql)")
 	return cmd
 }
@@ -122,34 +130,60 @@ func restoreRun(ctx context.Context, e *env, g *globalFlags, job string, f resto
 			errs = append(errs, fmt.Errorf("%s: %w", d, err))
 			continue
 		}
-		fmt.Fprintf(e.stdout, "restoring snapshot %s of %s (taken %s) from %s\n", snap.ID, job, snap.Time.Local().Format("2006-01-02 15:04:05"), d)
+		m := newMeter(e.stdout)
+		if f.json {
+			m = newMeter(io.Discard)
+		} else {
+			m.println(fmt.Sprintf("restoring snapshot %s of %s (taken %s) from %s", snap.ID, job, snap.Time.Local().Format("2006-01-02 15:04:05"), d))
+		}
 		start := time.Now()
-		err = restoreSnapshot(ctx, r, snap.ID, b, f)
+		progress := func(p repo.Progress) {
+			s := progressState{Label: "restoring", Files: p.Files, Bytes: p.Bytes, Total: snap.Bytes, Elapsed: time.Since(start)}
+			m.show(s, fmt.Sprintf("  %d files, %s of %s", p.Files, bytesText(p.Bytes), bytesText(snap.Bytes)))
+		}
+		err = restoreSnapshot(ctx, r, snap.ID, b, f, progress)
+		m.clear()
 		if cerr := r.Close(context.WithoutCancel(ctx)); err == nil && cerr != nil {
 			err = cerr
 		}
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "restored %d files, %s in %s\n", snap.Files, bytesText(snap.Bytes), time.Since(start).Round(time.Millisecond))
+		took := time.Since(start)
+		if f.json {
+			return json.NewEncoder(e.stdout).Encode(restoreOutcome{Job: job, Destination: d, Snapshot: snap.ID, Time: snap.Time,
+				Files: snap.Files, Bytes: snap.Bytes, Seconds: took.Seconds()})
+		}
+		fmt.Fprintf(e.stdout, "restored %d files, %s in %s\n", snap.Files, bytesText(snap.Bytes), took.Round(time.Millisecond))
 		return nil
 	}
 	return fmt.Errorf("nothing restored: %w", errors.Join(errs...))
 }
 
-// restoreSnapshot restores snapshot id of backup b to the target of f.
-func restoreSnapshot(ctx context.Context, r *repo.Repo, id string, b *policy.Backup, f restoreFlags) error {
-	if f.to != "" {
-		if b.Files != nil {
-			return r.RestoreFiles(ctx, id, f.to, nil)
-		}
-		return restoreEntries(ctx, r, id, f.to)
+// restoreOutcome is what upkeep restore --json prints.
+type restoreOutcome struct {
+	Job         string    `json:"job"`
+	Destination string    `json:"destination"`
+	Snapshot    string    `json:"snapshot"`
+	Time        time.Time `json:"time"` // when the snapshot was taken
+	Files       int64     `json:"files"`
+	Bytes       int64     `json:"bytes"`
+	Seconds     float64   `json:"seconds"` // how long the restore took
+}
+
+// restoreSnapshot restores snapshot id of backup b to the target of f, reporting its progress.
+func restoreSnapshot(ctx context.Context, r *repo.Repo, id string, b *policy.Backup, f restoreFlags, progress func(repo.Progress)) error {
+	if f.to != "" && b.Files != nil {
+		return r.RestoreFiles(ctx, id, f.to, progress)
 	}
 	names, err := r.Entries(ctx, id)
 	if err != nil {
 		return err
 	}
-	open := func(ctx context.Context, name string) (io.ReadCloser, error) { return r.OpenEntry(ctx, id, name) }
+	open := countedOpen(func(ctx context.Context, name string) (io.ReadCloser, error) { return r.OpenEntry(ctx, id, name) }, progress)
+	if f.to != "" {
+		return restoreEntries(ctx, id, names, open, f.to)
+	}
 	o := restore.Options{Force: f.force, Rename: f.rename, Globals: f.globals, NoOwner: f.noOwner}
 	switch {
 	case f.toPostgres != "":
@@ -225,21 +259,17 @@ func pickSnapshot(ctx context.Context, r *repo.Repo, job, id string, at time.Tim
 	return repo.Snapshot{}, fmt.Errorf("no snapshot of %s taken at or before %s", job, at.Format(time.RFC3339))
 }
 
-// restoreEntries writes the files of a streams snapshot (dumps, command output) under dir.
-func restoreEntries(ctx context.Context, r *repo.Repo, id, dir string) error {
-	names, err := r.Entries(ctx, id)
-	if err != nil {
-		return err
-	}
+// restoreEntries writes the files names of a streams snapshot (dumps, command output) under dir.
+func restoreEntries(ctx context.Context, id string, names []string, open restore.Opener, dir string) error {
 	for _, name := range names {
-		if err := restoreEntry(ctx, r, id, name, dir); err != nil {
+		if err := restoreEntry(ctx, id, name, open, dir); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func restoreEntry(ctx context.Context, r *repo.Repo, id, name, dir string) error {
+func restoreEntry(ctx context.Context, id, name string, open restore.Opener, dir string) error {
 	path := filepath.Join(dir, filepath.FromSlash(name))
 	if !strings.HasPrefix(path, filepath.Clean(dir)+string(filepath.Separator)) {
 		return fmt.Errorf("snapshot %s: entry %q is outside the target", id, name)
@@ -247,7 +277,7 @@ func restoreEntry(ctx context.Context, r *repo.Repo, id, name, dir string) error
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	rc, err := r.OpenEntry(ctx, id, name)
+	rc, err := open(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -261,4 +291,40 @@ func restoreEntry(ctx context.Context, r *repo.Repo, id, name, dir string) error
 		return fmt.Errorf("restoring %s: %w", name, err)
 	}
 	return out.Close()
+}
+
+// countedOpen wraps open so that what is read from the entries it opens is reported to
+// progress: the bytes so far and the entries opened (as files).
+func countedOpen(open restore.Opener, progress func(repo.Progress)) restore.Opener {
+	var p repo.Progress
+	var mu sync.Mutex
+	return func(ctx context.Context, name string) (io.ReadCloser, error) {
+		rc, err := open(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		mu.Lock()
+		p.Files++
+		mu.Unlock()
+		return &countingReader{ReadCloser: rc, add: func(n int) {
+			mu.Lock()
+			p.Bytes += int64(n)
+			now := p
+			mu.Unlock()
+			progress(now)
+		}}, nil
+	}
+}
+
+type countingReader struct {
+	io.ReadCloser
+	add func(int)
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.ReadCloser.Read(b)
+	if n > 0 {
+		c.add(n)
+	}
+	return n, err
 }

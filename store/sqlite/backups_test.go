@@ -154,3 +154,58 @@ func TestBackupRunsBetween(t *testing.T) {
 		t.Errorf("first run at %v %v, want %v (run %d)", first, err, day(1, 6), before)
 	}
 }
+
+// TestBackupVerifications: verifications are stored when they start and end, listed newest
+// first per job, and one left running by a crash is marked failed at the next start.
+func TestBackupVerifications(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	db, err := Open(t.Context(), dir, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	t0 := time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)
+	v := upkeep.BackupVerification{Job: "db", Destination: "onsite", Trigger: upkeep.TriggerSchedule, Start: t0, ReadData: 0.1}
+	if v.ID, err = db.StartBackupVerification(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	v.Status, v.End, v.Snapshots, v.Objects, v.ReadFiles, v.ReadBytes = upkeep.VerifyIntact, t0.Add(time.Minute), 3, 40, 4, 5000
+	if err := db.FinishBackupVerification(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.StartBackupVerification(ctx, upkeep.BackupVerification{Job: "other", Destination: "onsite", Trigger: upkeep.TriggerCLI, Start: t0}); err != nil {
+		t.Fatal(err)
+	}
+	running, err := db.StartBackupVerification(ctx, upkeep.BackupVerification{Job: "db", Destination: "offsite", Trigger: upkeep.TriggerCLI, Start: t0.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.FinishBackupVerification(ctx, upkeep.BackupVerification{ID: 999}); !errors.Is(err, upkeep.ErrNotFound) {
+		t.Errorf("finishing an unknown verification: %v", err)
+	}
+	db.Close()
+
+	// The next process: the running one was interrupted.
+	db, err = Open(ctx, dir, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if n, err := db.InterruptBackupVerifications(ctx, t0.Add(2*time.Hour)); err != nil || n != 2 {
+		t.Fatalf("interrupted %d, %v; want 2 (db at offsite, other)", n, err)
+	}
+	got, err := db.BackupVerifications(ctx, "db", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []upkeep.BackupVerification{
+		{ID: running, Job: "db", Destination: "offsite", Trigger: upkeep.TriggerCLI, Status: upkeep.VerifyFailed, Start: t0.Add(time.Hour), End: t0.Add(2 * time.Hour), Error: InterruptedError},
+		v,
+	}
+	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("verifications\n got %+v\nwant %+v", got, want)
+	}
+	if got, err := db.BackupVerifications(ctx, "db", 1); err != nil || len(got) != 1 || got[0].ID != running {
+		t.Errorf("limit 1: %+v %v", got, err)
+	}
+}
