@@ -2,10 +2,6 @@ package drill
 
 import (
 	"database/sql"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,16 +15,6 @@ import (
 	"github.com/upkeep-dev/upkeep/internal/testenv"
 	"github.com/upkeep-dev/upkeep/policy"
 )
-
-func pgbench(t *testing.T) string {
-	t.Helper()
-	if p, err := exec.LookPath("pgbench"); err == nil {
-		return p
-	}
-	found, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pgbench")
-	testenv.Require(t, len(found) > 0, "pgbench not found (Debian package postgresql-<major>)")
-	return found[len(found)-1]
-}
 
 func pgConfig(t *testing.T, dsn string) *pgx.ConnConfig {
 	t.Helper()
@@ -44,11 +30,7 @@ func pgConfig(t *testing.T, dsn string) *pgx.ConnConfig {
 func TestPostgresDrill(t *testing.T) {
 	srcDSN, scratchDSN := testenv.Postgres(t), testenv.Postgres(t)
 	src, scratch := pgConfig(t, srcDSN), pgConfig(t, scratchDSN)
-	cmd := exec.Command(pgbench(t), "-i", "-s", "1", "-q", src.Database)
-	cmd.Env = append(os.Environ(), "PGHOST="+src.Host, "PGPORT="+strconv.Itoa(int(src.Port)), "PGUSER="+src.User, "PGPASSWORD="+src.Password)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("pgbench -i: %v\n%s", err, out)
-	}
+	testenv.Pgbench(t, srcDSN, 1)
 	db, err := sql.Open("pgx", srcDSN)
 	if err != nil {
 		t.Fatal(err)

@@ -18,11 +18,12 @@ import (
 	"github.com/upkeep-dev/upkeep/internal/testtree"
 )
 
-// remotePolicy is a policy whose jobs write to a path, an S3 bucket and an SFTP directory; s3
-// is the S3 endpoint to use (the test server's, or one that cannot be reached).
-func remotePolicy(dir, s3 string, b testenv.S3Bucket, sftp testenv.SFTPServer) string {
+// remoteDestinations is the destinations block of a policy with a path (onsite), an S3 bucket
+// (cloud) and an SFTP directory (vault), reading the password and S3 keys from BACKUP_PASSWORD,
+// S3_KEY and S3_SECRET (remoteEnv); s3 is the S3 endpoint to use (the test server's, or one that
+// cannot be reached).
+func remoteDestinations(dir, s3 string, b testenv.S3Bucket, sftp testenv.SFTPServer) string {
 	return fmt.Sprintf(`
-services: [{name: app}]
 destinations:
   onsite: {path: %s, password: "${BACKUP_PASSWORD}"}
   cloud:
@@ -31,11 +32,22 @@ destinations:
   vault:
     sftp: {host: %s, port: %d, user: %s, key_file: %s, known_hosts: %s, path: %s}
     password: "${BACKUP_PASSWORD}"
+`, filepath.Join(dir, "onsite"), s3, b.Bucket, b.Region, sftp.Host, sftp.Port, sftp.User, sftp.KeyFile, sftp.KnownHostsFile, sftp.Path)
+}
+
+// remoteEnv is the environment of upkeep commands run on a policy with remoteDestinations.
+func remoteEnv(dir string, b testenv.S3Bucket) map[string]string {
+	return map[string]string{"BACKUP_PASSWORD": "correct horse", "S3_KEY": b.AccessKey, "S3_SECRET": b.SecretKey,
+		"UPKEEP_POLICY": filepath.Join(dir, "upkeep.yaml"), "UPKEEP_DATA": filepath.Join(dir, "upkeep-data")}
+}
+
+// remotePolicy is a policy whose jobs write to remoteDestinations.
+func remotePolicy(dir, s3 string, b testenv.S3Bucket, sftp testenv.SFTPServer) string {
+	return "services: [{name: app}]\n" + remoteDestinations(dir, s3, b, sftp) + fmt.Sprintf(`
 backups:
   - {name: files, service: app, files: {paths: [%s]}, schedule: "0 6 * * *", to: [onsite, cloud, vault]}
   - {name: db, service: app, sqlite: {path: %s}, schedule: "0 6 * * *", to: [cloud, vault]}
-`, filepath.Join(dir, "onsite"), s3, b.Bucket, b.Region, sftp.Host, sftp.Port, sftp.User, sftp.KeyFile, sftp.KnownHostsFile, sftp.Path,
-		filepath.Join(dir, "src"), filepath.Join(dir, "app.db"))
+`, filepath.Join(dir, "src"), filepath.Join(dir, "app.db"))
 }
 
 // TestBackupJobsToS3AndSFTP runs jobs through the backup service as upkeep backup run does, to
@@ -51,8 +63,7 @@ func TestBackupJobsToS3AndSFTP(t *testing.T) {
 	testtree.Make(t, src, 1<<20)
 	policyPath := filepath.Join(dir, "upkeep.yaml")
 	writeFile(t, policyPath, remotePolicy(dir, bucket.Endpoint, bucket, sftp))
-	env := map[string]string{"BACKUP_PASSWORD": "correct horse", "S3_KEY": bucket.AccessKey, "S3_SECRET": bucket.SecretKey,
-		"UPKEEP_POLICY": policyPath, "UPKEEP_DATA": filepath.Join(dir, "upkeep-data")}
+	env := remoteEnv(dir, bucket)
 
 	if code, out, errOut := runCLI(t, env, "backup", "run", "files"); code != 0 || strings.Count(out, ": snapshot ") != 3 {
 		t.Fatalf("backup run files: %d\n%s\n%s", code, out, errOut)

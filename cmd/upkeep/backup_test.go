@@ -184,22 +184,14 @@ func TestBackupRunThroughServer(t *testing.T) {
 	}
 }
 
-// TestBackupAndRestorePostgres: a PostgreSQL backup run by upkeep backup run, restored with
+// TestBackupAndRestorePostgres: a pgbench-generated PostgreSQL database backed up by upkeep
+// backup run to a path, a real S3 server and a real SFTP server, and restored from each with
 // upkeep restore --to-postgres under another name, has the same rows.
 func TestBackupAndRestorePostgres(t *testing.T) {
-	srcDSN, dstDSN := testenv.Postgres(t), testenv.Postgres(t)
+	srcDSN := testenv.Postgres(t)
+	bucket, sftp := testenv.S3(t), testenv.SFTP(t)
 	ctx := context.Background()
-	exec := func(dsn, sql string) {
-		t.Helper()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, sql); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testenv.Pgbench(t, srcDSN, 1)
 	dbOf := func(dsn string) string {
 		cfg, err := pgx.ParseConfig(dsn)
 		if err != nil {
@@ -207,52 +199,57 @@ func TestBackupAndRestorePostgres(t *testing.T) {
 		}
 		return cfg.Database
 	}
-	exec(srcDSN, "CREATE TABLE orders (id int PRIMARY KEY, item text); INSERT INTO orders SELECT g, 'item ' || g FROM generate_series(1, 1000) g")
-	src, dst := dbOf(srcDSN), dbOf(dstDSN)
+	// What the restored copies must match: row counts and a checksum of the balances.
+	const fingerprint = "SELECT (SELECT count(*) FROM pgbench_accounts) || '/' || (SELECT count(*) FROM pgbench_branches) || '/' || " +
+		"(SELECT md5(string_agg(aid || ':' || abalance, ',' ORDER BY aid)) FROM pgbench_accounts)"
+	query := func(dsn string) string {
+		t.Helper()
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		var v string
+		if err := conn.QueryRow(ctx, fingerprint).Scan(&v); err != nil {
+			t.Fatalf("fingerprint of %s: %v", dbOf(dsn), err)
+		}
+		return v
+	}
+	want := query(srcDSN)
+	if !strings.HasPrefix(want, "100000/1/") {
+		t.Fatalf("pgbench source: %s", want)
+	}
 
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "upkeep.yaml"), `
-destinations:
-  onsite: {path: `+filepath.Join(dir, "onsite")+`, password: "${BACKUP_PASSWORD}"}
+	writeFile(t, filepath.Join(dir, "upkeep.yaml"), remoteDestinations(dir, bucket.Endpoint, bucket, sftp)+`
 backups:
-  - {name: db, postgres: {dsn: "${PG_DSN}", databases: [`+src+`]}, schedule: "0 6 * * *", to: [onsite]}
+  - {name: db, postgres: {dsn: "${PG_DSN}", databases: [`+dbOf(srcDSN)+`]}, schedule: "0 6 * * *", to: [onsite, cloud, vault]}
 `)
-	env := map[string]string{"BACKUP_PASSWORD": "pw", "PG_DSN": srcDSN, "UPKEEP_POLICY": filepath.Join(dir, "upkeep.yaml"), "UPKEEP_DATA": filepath.Join(dir, "data")}
+	env := remoteEnv(dir, bucket)
+	env["PG_DSN"] = srcDSN
 	code, out, errOut := runCLI(t, env, "backup", "run", "db")
-	if code != 0 || !strings.Contains(out, "onsite: snapshot ") || !strings.Contains(out, "2 files") {
+	if code != 0 || strings.Count(out, ": snapshot ") != 3 || !strings.Contains(out, "2 files") {
 		t.Fatalf("backup: %d\n%s\n%s", code, out, errOut)
 	}
-	// The target database exists and is empty; it is restored into, connecting through the source's.
-	exec(dstDSN, "SELECT 1")
-	code, out, errOut = runCLI(t, env, "restore", "db", "--to-postgres", srcDSN, "--rename", src+"="+dst, "--force")
-	if code != 0 || !strings.Contains(out, "restored") {
-		t.Fatalf("restore: %d\n%s\n%s", code, out, errOut)
-	}
-	conn, err := pgx.Connect(ctx, dstDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	var n int
-	var sum string
-	if err := conn.QueryRow(ctx, "SELECT count(*), md5(string_agg(id || item, ',' ORDER BY id)) FROM orders").Scan(&n, &sum); err != nil || n != 1000 {
-		t.Fatalf("restored orders: %d rows, %v", n, err)
-	}
-	var want string
-	exec2, err := pgx.Connect(ctx, srcDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer exec2.Close(ctx)
-	if err := exec2.QueryRow(ctx, "SELECT md5(string_agg(id || item, ',' ORDER BY id)) FROM orders").Scan(&want); err != nil || want != sum {
-		t.Errorf("checksum %s, want %s (%v)", sum, want, err)
+	for _, dest := range []string{"onsite", "cloud", "vault"} {
+		// The target database exists and is empty; it is restored into through the source's server.
+		dstDSN := testenv.Postgres(t)
+		code, out, errOut = runCLI(t, env, "restore", "db", "--destination", dest, "--to-postgres", srcDSN, "--rename", dbOf(srcDSN)+"="+dbOf(dstDSN), "--force")
+		if code != 0 || !strings.Contains(out, "restored") {
+			t.Fatalf("restore from %s: %d\n%s\n%s", dest, code, out, errOut)
+		}
+		if got := query(dstDSN); got != want {
+			t.Errorf("restored from %s: %s, want %s", dest, got, want)
+		}
 	}
 }
 
-// TestBackupAndRestoreMySQL: a MariaDB backup run by upkeep backup run, restored with upkeep
-// restore --to-mysql under another name, has the same rows.
+// TestBackupAndRestoreMySQL: a MariaDB database backed up by upkeep backup run to a path, a real
+// S3 server and a real SFTP server, and restored from each with upkeep restore --to-mysql under
+// another name, has the same rows.
 func TestBackupAndRestoreMySQL(t *testing.T) {
-	srcDSN, dstDSN := testenv.MySQL(t), testenv.MySQL(t)
+	srcDSN := testenv.MySQL(t)
+	bucket, sftp := testenv.S3(t), testenv.SFTP(t)
 	open := func(dsn string) *sql.DB {
 		t.Helper()
 		db, err := sql.Open("mysql", dsn)
@@ -277,23 +274,25 @@ func TestBackupAndRestoreMySQL(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "upkeep.yaml"), `
-destinations:
-  onsite: {path: `+filepath.Join(dir, "onsite")+`, password: "${BACKUP_PASSWORD}"}
+	writeFile(t, filepath.Join(dir, "upkeep.yaml"), remoteDestinations(dir, bucket.Endpoint, bucket, sftp)+`
 backups:
-  - {name: db, mysql: {dsn: "${MY_DSN}", databases: [`+nameOf(srcDSN)+`]}, schedule: "0 6 * * *", to: [onsite]}
+  - {name: db, mysql: {dsn: "${MY_DSN}", databases: [`+nameOf(srcDSN)+`]}, schedule: "0 6 * * *", to: [onsite, cloud, vault]}
 `)
-	env := map[string]string{"BACKUP_PASSWORD": "pw", "MY_DSN": srcDSN, "UPKEEP_POLICY": filepath.Join(dir, "upkeep.yaml"), "UPKEEP_DATA": filepath.Join(dir, "data")}
-	if code, out, errOut := runCLI(t, env, "backup", "run", "db"); code != 0 || !strings.Contains(out, "onsite: snapshot ") {
+	env := remoteEnv(dir, bucket)
+	env["MY_DSN"] = srcDSN
+	if code, out, errOut := runCLI(t, env, "backup", "run", "db"); code != 0 || strings.Count(out, ": snapshot ") != 3 {
 		t.Fatalf("backup: %d\n%s\n%s", code, out, errOut)
 	}
-	code, out, errOut := runCLI(t, env, "restore", "db", "--to-mysql", srcDSN, "--rename", nameOf(srcDSN)+"="+nameOf(dstDSN), "--force")
-	if code != 0 || !strings.Contains(out, "restored") {
-		t.Fatalf("restore: %d\n%s\n%s", code, out, errOut)
-	}
-	var items string
-	if err := open(dstDSN).QueryRow("SELECT group_concat(item ORDER BY id) FROM orders").Scan(&items); err != nil || items != "one,two,three" {
-		t.Errorf("restored orders %q %v", items, err)
+	for _, dest := range []string{"onsite", "cloud", "vault"} {
+		dstDSN := testenv.MySQL(t)
+		code, out, errOut := runCLI(t, env, "restore", "db", "--destination", dest, "--to-mysql", srcDSN, "--rename", nameOf(srcDSN)+"="+nameOf(dstDSN), "--force")
+		if code != 0 || !strings.Contains(out, "restored") {
+			t.Fatalf("restore from %s: %d\n%s\n%s", dest, code, out, errOut)
+		}
+		var items string
+		if err := open(dstDSN).QueryRow("SELECT group_concat(item ORDER BY id) FROM orders").Scan(&items); err != nil || items != "one,two,three" {
+			t.Errorf("restored from %s: orders %q %v", dest, items, err)
+		}
 	}
 }
 

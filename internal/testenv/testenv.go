@@ -23,6 +23,8 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -363,4 +365,25 @@ func Chromium(t testing.TB) (path string, flags []string) {
 		"--user-data-dir=" + t.TempDir(),
 	}
 	return path, flags
+}
+
+// Pgbench fills the PostgreSQL database of dsn with pgbench's generator at scale (100,000
+// pgbench_accounts rows per unit), using Debian's pgbench.
+func Pgbench(t testing.TB, dsn string, scale int) {
+	t.Helper()
+	path, err := exec.LookPath("pgbench")
+	if err != nil {
+		found, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pgbench")
+		Require(t, len(found) > 0, "pgbench not found (Debian package postgresql-<major>)")
+		path = found[len(found)-1]
+	}
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		t.Fatalf("testenv: pgbench: %v", err)
+	}
+	cmd := exec.Command(path, "-i", "-s", strconv.Itoa(scale), "-q", cfg.Database)
+	cmd.Env = append(os.Environ(), "PGHOST="+cfg.Host, "PGPORT="+strconv.Itoa(int(cfg.Port)), "PGUSER="+cfg.User, "PGPASSWORD="+cfg.Password)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("pgbench -i: %v\n%s", err, out)
+	}
 }
