@@ -196,12 +196,16 @@ func TestServiceOneRunAtATime(t *testing.T) {
 	for st := sf.svc.Drills(); !st[0].Next.Equal(start.Add(90 * time.Minute)); st = sf.svc.Drills() {
 		time.Sleep(10 * time.Millisecond) // until the scheduler has taken the new schedule
 	}
-	sf.clock.Advance(90 * time.Minute) // 07:30, the new slot, while the run goes on
+	// 07:30, the new slot, while the run goes on. The scheduler may arm its timer for the new
+	// slot only after the clock has moved (it computes the wait before arming it), so the clock
+	// goes on a minute at a time until the slot is taken.
+	sf.clock.Advance(89 * time.Minute)
 	var runs []upkeep.DrillRun
 	for {
 		if runs = sf.runs(); len(runs) == 2 {
 			break
 		}
+		sf.clock.Advance(time.Minute)
 		time.Sleep(10 * time.Millisecond)
 	}
 	if m := runs[0]; m.Status != upkeep.DrillMissed || !m.Scheduled.Equal(start.Add(90*time.Minute)) ||
