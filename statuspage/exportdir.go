@@ -20,15 +20,18 @@ func WriteDir(dir string, files []File) error {
 	dir = filepath.Clean(dir)
 	parent, base := filepath.Dir(dir), filepath.Base(dir)
 	prefix := "." + base + ".export-"
+	var prev string // the export the link points at now
 	fi, err := os.Lstat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
 		return fmt.Errorf("status export: %w", err)
 	case fi.Mode()&fs.ModeSymlink != 0:
-		if old, err := os.Readlink(dir); err != nil || !strings.HasPrefix(old, prefix) {
+		old, err := os.Readlink(dir)
+		if err != nil || !strings.HasPrefix(old, prefix) {
 			return fmt.Errorf("status export: %s is a link Upkeep did not make (to %q); give another path", dir, old)
 		}
+		prev = old
 	case fi.IsDir():
 		if err := os.Remove(dir); err != nil { // only an empty directory goes
 			return fmt.Errorf("status export: %s is a directory with files in it: give a new or empty path (the export replaces it with a link to a new directory on each run)", dir)
@@ -54,10 +57,12 @@ func WriteDir(dir string, files []File) error {
 		_ = os.RemoveAll(tmp)
 		return fmt.Errorf("status export: swapping in the new export: %w", err)
 	}
-	// The previous export, and any left by a crash, are no longer linked.
+	// Exports older than the previous one, and any left by a crash, are no longer linked. The
+	// previous one stays until the next export: a reader that resolved the link just before the
+	// swap is still reading in it.
 	old, _ := filepath.Glob(filepath.Join(parent, prefix+"*"))
 	for _, o := range old {
-		if filepath.Base(o) != filepath.Base(tmp) {
+		if b := filepath.Base(o); b != filepath.Base(tmp) && b != prev {
 			_ = os.RemoveAll(o)
 		}
 	}
